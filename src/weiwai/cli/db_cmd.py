@@ -1,0 +1,37 @@
+"""`weiwai db …`: schema migrations."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+console = Console()
+
+
+@app.command("upgrade")
+def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> None:
+    """Migrate the database to the newest schema (or to REVISION)."""
+    from weiwai.config import get_settings
+    from weiwai.migrate import current_revision
+    from weiwai.migrate import upgrade as run_upgrade
+
+    url = get_settings().database_url
+    run_upgrade(url, revision)
+    console.print(f"schema at revision {current_revision(url)} ({_redacted(url)})")
+
+
+@app.command("current")
+def current() -> None:
+    """Show the schema revision of the database."""
+    from weiwai.config import get_settings
+    from weiwai.migrate import current_revision
+
+    url = get_settings().database_url
+    console.print(current_revision(url) or "empty (run: weiwai db upgrade)")
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,38 @@
+"""`weiwai serve`: the web server."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+console = Console()
+
+
+def serve(
+    host: str = typer.Option(None, help="Address to bind (default from WEIWAI_HOST)."),
+    port: int = typer.Option(None, help="Port (default from WEIWAI_PORT)."),
+    workers: int = typer.Option(1, help="Worker processes."),
+) -> None:
+    """Start the web server and API, and print where to reach it."""
+    import uvicorn
+
+    from weiwai.config import get_settings
+
+    settings = get_settings()
+    host = host or settings.host
+    port = port or settings.port
+    console.print(f"[bold]weiwai[/] serving on [link]http://{host}:{port}/[/link]  (API docs: /api/docs)")
+    if settings.demo_mode:
+        _print_demo_logins()
+    uvicorn.run("weiwai.web.app:create_app", factory=True, host=host, port=port, workers=workers,
+                log_level="info")
+
+
+def _print_demo_logins() -> None:
+    try:
+        from weiwai.security.demo_users import DEMO_USERS
+    except ModuleNotFoundError:
+        return
+    console.print("[bold]Demo logins[/] (demo mode only):")
+    for user in DEMO_USERS:
+        console.print(f"  {user.username:<14} {user.password:<18} {user.role}")

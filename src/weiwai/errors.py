@@ -1,0 +1,65 @@
+"""Domain errors. Entrypoints map them to exit codes (CLI) or problem+json (HTTP)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class DomainError(Exception):
+    """Base of every error a user may legitimately cause. Never shows a traceback."""
+
+    code = "domain_error"
+    http_status = 400
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    http_status = 404
+
+
+class RuleViolation(DomainError):
+    code = "rule_violation"
+    http_status = 422
+
+
+class IllegalTransition(DomainError):
+    code = "illegal_transition"
+    http_status = 409
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    http_status = 409
+
+
+@dataclass(frozen=True)
+class RowError:
+    """One problem in an input file, precise enough to fix without guessing."""
+
+    file: str
+    row: int  # 1-based line in the file as a person sees it (header = row 1)
+    column: str
+    value: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+
+
+@dataclass
+class InputRejected(DomainError):
+    """An input file or batch was refused whole; nothing was written."""
+
+    errors: list[RowError] = field(default_factory=list)
+    code: str = "input_rejected"
+    http_status: int = 422
+
+    def __post_init__(self) -> None:
+        self.message = f"{len(self.errors)} error(s); nothing was written"
+        Exception.__init__(self, self.message)
