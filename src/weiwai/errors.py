@@ -49,7 +49,12 @@ class RowError:
     reason: str
 
     def __str__(self) -> str:
-        return f"{self.file}: row {self.row}, column {self.column!r}, value {self.value!r}: {self.reason}"
+        from weiwai.i18n import _
+
+        where = _("row {row}, column {column}, value {value}: {reason}").format(
+            row=self.row, column=repr(self.column), value=repr(self.value), reason=self.reason
+        )
+        return f"{self.file}: {where}"
 
 
 @dataclass
@@ -61,5 +66,7 @@ class InputRejected(DomainError):
     http_status: int = 422
 
     def __post_init__(self) -> None:
-        self.message = f"{len(self.errors)} error(s); nothing was written"
+        from weiwai.i18n import _
+
+        self.message = _("{count} error(s); nothing was written").format(count=len(self.errors))
         Exception.__init__(self, self.message)

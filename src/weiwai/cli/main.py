@@ -51,14 +51,18 @@ def _register() -> None:
 
 
 def report_input_rejected(exc: InputRejected, limit: int = 200) -> None:
-    err_console.print(f"[bold red]Rejected:[/] {exc.message}", highlight=False)
+    from weiwai.i18n import _
+
+    err_console.print(f"[bold red]{_('Rejected')}:[/] {exc.message}", highlight=False)
     for error in exc.errors[:limit]:
-        err_console.print(f"  {error}", highlight=False, soft_wrap=True)
+        err_console.print(f"  {error}", highlight=False, soft_wrap=True, markup=False)
     if len(exc.errors) > limit:
-        err_console.print(f"  … and {len(exc.errors) - limit} more", highlight=False)
+        err_console.print("  " + _("… and {count} more").format(count=len(exc.errors) - limit), highlight=False)
 
 
 def main() -> None:
+    from weiwai.i18n import _
+
     _register()
     try:
         app()
@@ -66,9 +70,9 @@ def main() -> None:
         report_input_rejected(exc)
         sys.exit(2)
     except DomainError as exc:
-        err_console.print(f"[bold red]Error:[/] {exc.message}", highlight=False)
+        err_console.print(f"[bold red]{_('Error')}:[/] {exc.message}", highlight=False, markup=True)
         sys.exit(2 if exc.http_status < 500 else 1)
     except ValueError as exc:
         # Settings validation and similar configuration problems.
-        err_console.print(f"[bold red]Error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]{_('Error')}:[/] {exc}", highlight=False)
         sys.exit(2)
