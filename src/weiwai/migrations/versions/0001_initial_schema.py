@@ -1,8 +1,8 @@
-"""portfolio, agencies, contracts, users, audit
+"""initial schema
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 09:36:15.245595
+Create Date: 2026-11-28 09:38:00.784073
 """
 from alembic import op
 import sqlalchemy as sa
