@@ -24,9 +24,10 @@ err_console = Console(stderr=True)
 
 def _register() -> None:
     # Imported here so that `weiwai --help` stays fast and import cycles stay impossible.
-    from weiwai.cli import db_cmd, serve_cmd
+    from weiwai.cli import config_cmd, db_cmd, serve_cmd
 
     app.add_typer(db_cmd.app, name="db")
+    app.add_typer(config_cmd.app, name="config")
     app.command("serve")(serve_cmd.serve)
     for module_name, name in (
         ("weiwai.cli.import_cmd", "import"),

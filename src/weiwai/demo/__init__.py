@@ -1,0 +1,1 @@
+"""A synthetic but realistic portfolio, agencies and users, for trying weiwai out."""
