@@ -16,7 +16,7 @@ GOOD = {
 
 
 def test_real_secrets_are_accepted_and_last_key_is_active_by_default():
-    settings = Settings(**{**GOOD, "data_keys": f"k0:{KEY},k1:{KEY}"}, active_key_id="")
+    settings = Settings(**{**GOOD, "data_keys": f"k0:{KEY},k1:{KEY}", "active_key_id": ""})
     assert settings.active_key_id == "k1"
     assert set(settings.parsed_data_keys()) == {"k0", "k1"}
 
