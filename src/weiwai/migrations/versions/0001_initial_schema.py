@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 09:38:00.784073
+Create Date: 2026-11-28 09:42:35.552097
 """
 from alembic import op
 import sqlalchemy as sa
@@ -94,6 +94,27 @@ def upgrade() -> None:
     with op.batch_alter_table('import_runs', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_import_runs_file_sha256'), ['file_sha256'], unique=False)
 
+    op.create_table('job_runs',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=64), nullable=False),
+    sa.Column('run_for', sa.Date(), nullable=False),
+    sa.Column('started_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs')),
+    sa.UniqueConstraint('job', 'run_for', name=op.f('uq_job_runs_job'))
+    )
+    op.create_table('screening_rule_sets',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=100), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('rules', sa.JSON(), nullable=False),
+    sa.Column('sha256', sa.String(length=64), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_screening_rule_sets')),
+    sa.UniqueConstraint('name', 'version', name=op.f('uq_screening_rule_sets_name'))
+    )
     op.create_table('accounts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_no', sa.String(length=40), nullable=False),
@@ -153,6 +174,27 @@ def upgrade() -> None:
     with op.batch_alter_table('agency_status_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_agency_status_changes_agency_id'), ['agency_id'], unique=False)
 
+    op.create_table('commission_statements',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('statement_no', sa.String(length=40), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('recovered', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('commission', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('fixed_fees', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('clawbacks', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('total', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('entry_count', sa.Integer(), nullable=False),
+    sa.Column('document_sha256', sa.String(length=64), nullable=True),
+    sa.Column('issued_by', sa.String(length=100), nullable=True),
+    sa.Column('issued_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_commission_statements_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_statements')),
+    sa.UniqueConstraint('agency_id', 'period', name=op.f('uq_commission_statements_agency_id')),
+    sa.UniqueConstraint('statement_no', name=op.f('uq_commission_statements_statement_no'))
+    )
     op.create_table('contracts',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contract_no', sa.String(length=40), nullable=False),
@@ -218,6 +260,24 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_debtor_phones_debtor_id'), ['debtor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_debtor_phones_phone_bidx'), ['phone_bidx'], unique=False)
 
+    op.create_table('placement_batches',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('batch_no', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('rule_set_id', sa.Integer(), nullable=False),
+    sa.Column('strategy', sa.JSON(), nullable=False),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('summary', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('confirmed_by', sa.String(length=100), nullable=True),
+    sa.Column('confirmed_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('activated_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['rule_set_id'], ['screening_rule_sets.id'], name=op.f('fk_placement_batches_rule_set_id_screening_rule_sets')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_placement_batches')),
+    sa.UniqueConstraint('batch_no', name=op.f('uq_placement_batches_batch_no'))
+    )
     op.create_table('users',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=64), nullable=False),
@@ -228,6 +288,8 @@ def upgrade() -> None:
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('last_login_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('failed_logins', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('locked_until', weiwai.db.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_users_agency_id_agencies')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
@@ -254,6 +316,50 @@ def upgrade() -> None:
     with op.batch_alter_table('account_balance_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_account_balance_changes_account_id'), ['account_id'], unique=False)
 
+    op.create_table('cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_no', sa.String(length=40), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('bucket', sa.String(length=8), nullable=False),
+    sa.Column('dpd', sa.Integer(), nullable=False),
+    sa.Column('balance_band', sa.String(length=16), nullable=False),
+    sa.Column('region', sa.String(length=40), nullable=False),
+    sa.Column('credit_grade', sa.String(length=8), nullable=False),
+    sa.Column('balance_placed', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('principal_placed', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('arm', sa.String(length=32), nullable=True),
+    sa.Column('placed_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('period_ends_on', sa.Date(), nullable=False),
+    sa.Column('extended_count', sa.Integer(), nullable=False),
+    sa.Column('collector_user_id', sa.Integer(), nullable=True),
+    sa.Column('ended_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('close_reason', sa.String(length=32), nullable=True),
+    sa.Column('end_note', sa.Text(), nullable=True),
+    sa.Column('previous_case_id', sa.Integer(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_cases_account_id_accounts')),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_cases_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['batch_id'], ['placement_batches.id'], name=op.f('fk_cases_batch_id_placement_batches')),
+    sa.ForeignKeyConstraint(['collector_user_id'], ['users.id'], name=op.f('fk_cases_collector_user_id_users')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contracts.id'], name=op.f('fk_cases_contract_id_contracts')),
+    sa.ForeignKeyConstraint(['previous_case_id'], ['cases.id'], name=op.f('fk_cases_previous_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_cases')),
+    sa.UniqueConstraint('case_no', name=op.f('uq_cases_case_no'))
+    )
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_cases_account_id'), ['account_id'], unique=False)
+        batch_op.create_index('ix_cases_agency_status', ['agency_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_batch_id'), ['batch_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_collector_user_id'), ['collector_user_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_contract_id'), ['contract_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_ended_at'), ['ended_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_period_ends_on'), ['period_ends_on'], unique=False)
+        batch_op.create_index('uq_cases_open_account', ['account_id'], unique=True, sqlite_where=sa.text("status IN ('placed','working','promised')"), postgresql_where=sa.text("status IN ('placed','working','promised')"))
+
     op.create_table('contract_status_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('contract_id', sa.Integer(), nullable=False),
@@ -267,6 +373,40 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('contract_status_changes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_contract_status_changes_contract_id'), ['contract_id'], unique=False)
+
+    op.create_table('handover_packages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('package_no', sa.String(length=40), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
+    sa.Column('fields', sa.JSON(), nullable=False),
+    sa.Column('row_count', sa.Integer(), nullable=False),
+    sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_handover_packages_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['batch_id'], ['placement_batches.id'], name=op.f('fk_handover_packages_batch_id_placement_batches')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contracts.id'], name=op.f('fk_handover_packages_contract_id_contracts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_handover_packages')),
+    sa.UniqueConstraint('package_no', name=op.f('uq_handover_packages_package_no'))
+    )
+    with op.batch_alter_table('handover_packages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handover_packages_agency_id'), ['agency_id'], unique=False)
+
+    op.create_table('in_house_holds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('until', sa.Date(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('created_by', sa.String(length=100), nullable=False),
+    sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('lifted_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_in_house_holds_account_id_accounts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_in_house_holds'))
+    )
+    with op.batch_alter_table('in_house_holds', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_in_house_holds_account_id'), ['account_id'], unique=False)
 
     op.create_table('payments',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -291,20 +431,275 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_payments_account_id'), ['account_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_payments_paid_at'), ['paid_at'], unique=False)
 
+    op.create_table('scorecards',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('batch_id', sa.Integer(), nullable=True),
+    sa.Column('as_of', sa.Date(), nullable=False),
+    sa.Column('bucket', sa.String(length=8), nullable=False),
+    sa.Column('balance_band', sa.String(length=16), nullable=False),
+    sa.Column('region', sa.String(length=40), nullable=False),
+    sa.Column('cases', sa.Integer(), nullable=False),
+    sa.Column('metrics', sa.JSON(), nullable=False),
+    sa.Column('computed_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_scorecards_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['batch_id'], ['placement_batches.id'], name=op.f('fk_scorecards_batch_id_placement_batches')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_scorecards'))
+    )
+    with op.batch_alter_table('scorecards', schema=None) as batch_op:
+        batch_op.create_index('ix_scorecards_agency_as_of', ['agency_id', 'as_of'], unique=False)
+        batch_op.create_index(batch_op.f('ix_scorecards_batch_id'), ['batch_id'], unique=False)
+
+    op.create_table('case_status_changes',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('from_status', sa.String(length=16), nullable=True),
+    sa.Column('to_status', sa.String(length=16), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('changed_by', sa.String(length=100), nullable=False),
+    sa.Column('changed_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_case_status_changes_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_case_status_changes'))
+    )
+    with op.batch_alter_table('case_status_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_case_status_changes_case_id'), ['case_id'], unique=False)
+
+    op.create_table('collection_actions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('collector_user_id', sa.Integer(), nullable=True),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('occurred_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('party', sa.String(length=16), nullable=False),
+    sa.Column('contact_id', sa.Integer(), nullable=True),
+    sa.Column('relation', sa.String(length=16), nullable=True),
+    sa.Column('phone_bidx', sa.String(length=32), nullable=True),
+    sa.Column('outcome', sa.String(length=32), nullable=False),
+    sa.Column('notes', sa.Text(), nullable=True),
+    sa.Column('line_ref', sa.String(length=100), nullable=True),
+    sa.Column('recording_ref', sa.String(length=200), nullable=True),
+    sa.Column('credential_ref', sa.String(length=100), nullable=True),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.Column('recorded_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('idempotency_key', sa.String(length=100), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_collection_actions_account_id_accounts')),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_collection_actions_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_collection_actions_case_id_cases')),
+    sa.ForeignKeyConstraint(['collector_user_id'], ['users.id'], name=op.f('fk_collection_actions_collector_user_id_users')),
+    sa.ForeignKeyConstraint(['contact_id'], ['debtor_contacts.id'], name=op.f('fk_collection_actions_contact_id_debtor_contacts')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_collection_actions')),
+    sa.UniqueConstraint('idempotency_key', name=op.f('uq_collection_actions_idempotency_key'))
+    )
+    with op.batch_alter_table('collection_actions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_collection_actions_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_collection_actions_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index('ix_collection_actions_case_time', ['case_id', 'occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_collection_actions_occurred_at'), ['occurred_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_collection_actions_phone_bidx'), ['phone_bidx'], unique=False)
+
+    op.create_table('commission_entries',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('contract_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('source_key', sa.String(length=64), nullable=False),
+    sa.Column('period', sa.String(length=7), nullable=False),
+    sa.Column('base_amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('rate', sa.Numeric(precision=9, scale=6), nullable=True),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('statement_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_commission_entries_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_commission_entries_case_id_cases')),
+    sa.ForeignKeyConstraint(['contract_id'], ['contracts.id'], name=op.f('fk_commission_entries_contract_id_contracts')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_commission_entries_payment_id_payments')),
+    sa.ForeignKeyConstraint(['statement_id'], ['commission_statements.id'], name=op.f('fk_commission_entries_statement_id_commission_statements')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_commission_entries')),
+    sa.UniqueConstraint('source_key', name=op.f('uq_commission_entries_source_key'))
+    )
+    with op.batch_alter_table('commission_entries', schema=None) as batch_op:
+        batch_op.create_index('ix_commission_entries_agency_period', ['agency_id', 'period'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commission_entries_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commission_entries_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_commission_entries_statement_id'), ['statement_id'], unique=False)
+
+    op.create_table('complaints',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('complaint_no', sa.String(length=40), nullable=False),
+    sa.Column('source', sa.String(length=16), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=True),
+    sa.Column('debtor_id', sa.Integer(), nullable=True),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('collector_user_id', sa.Integer(), nullable=True),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('summary', sa.Text(), nullable=False),
+    sa.Column('received_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('respond_by', sa.Date(), nullable=True),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('outcome', sa.Text(), nullable=True),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('closed_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_complaints_account_id_accounts')),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_complaints_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_complaints_case_id_cases')),
+    sa.ForeignKeyConstraint(['collector_user_id'], ['users.id'], name=op.f('fk_complaints_collector_user_id_users')),
+    sa.ForeignKeyConstraint(['debtor_id'], ['debtors.id'], name=op.f('fk_complaints_debtor_id_debtors')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaints')),
+    sa.UniqueConstraint('complaint_no', name=op.f('uq_complaints_complaint_no'))
+    )
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaints_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaints_debtor_id'), ['debtor_id'], unique=False)
+
+    op.create_table('handover_package_cases',
+    sa.Column('package_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_handover_package_cases_case_id_cases')),
+    sa.ForeignKeyConstraint(['package_id'], ['handover_packages.id'], name=op.f('fk_handover_package_cases_package_id_handover_packages')),
+    sa.PrimaryKeyConstraint('package_id', 'case_id', name=op.f('pk_handover_package_cases'))
+    )
+    with op.batch_alter_table('handover_package_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_handover_package_cases_case_id'), ['case_id'], unique=False)
+
+    op.create_table('payment_attributions',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=16), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=True),
+    sa.Column('agency_id', sa.Integer(), nullable=True),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('attributed_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('reversed_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_payment_attributions_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_payment_attributions_case_id_cases')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_payment_attributions_payment_id_payments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_attributions')),
+    sa.UniqueConstraint('payment_id', name=op.f('uq_payment_attributions_payment_id'))
+    )
+    with op.batch_alter_table('payment_attributions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_payment_attributions_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_payment_attributions_case_id'), ['case_id'], unique=False)
+
+    op.create_table('payment_reversals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('reversed_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('reference', sa.String(length=64), nullable=True),
+    sa.Column('recorded_by', sa.String(length=100), nullable=False),
+    sa.Column('recorded_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_payment_reversals_payment_id_payments')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_payment_reversals')),
+    sa.UniqueConstraint('payment_id', name=op.f('uq_payment_reversals_payment_id'))
+    )
+    op.create_table('promises_to_pay',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('action_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('promised_on', sa.Date(), nullable=False),
+    sa.Column('due_on', sa.Date(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('paid_amount', sa.Numeric(precision=18, scale=2), nullable=False),
+    sa.Column('evaluated_at', weiwai.db.UtcDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_promises_to_pay_account_id_accounts')),
+    sa.ForeignKeyConstraint(['action_id'], ['collection_actions.id'], name=op.f('fk_promises_to_pay_action_id_collection_actions')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_promises_to_pay_case_id_cases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_promises_to_pay')),
+    sa.UniqueConstraint('action_id', name=op.f('uq_promises_to_pay_action_id'))
+    )
+    with op.batch_alter_table('promises_to_pay', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_promises_to_pay_account_id'), ['account_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_promises_to_pay_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_promises_to_pay_due_on'), ['due_on'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('promises_to_pay', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_promises_to_pay_due_on'))
+        batch_op.drop_index(batch_op.f('ix_promises_to_pay_case_id'))
+        batch_op.drop_index(batch_op.f('ix_promises_to_pay_account_id'))
+
+    op.drop_table('promises_to_pay')
+    op.drop_table('payment_reversals')
+    with op.batch_alter_table('payment_attributions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_payment_attributions_case_id'))
+        batch_op.drop_index(batch_op.f('ix_payment_attributions_agency_id'))
+
+    op.drop_table('payment_attributions')
+    with op.batch_alter_table('handover_package_cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handover_package_cases_case_id'))
+
+    op.drop_table('handover_package_cases')
+    with op.batch_alter_table('complaints', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_complaints_debtor_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_agency_id'))
+        batch_op.drop_index(batch_op.f('ix_complaints_account_id'))
+
+    op.drop_table('complaints')
+    with op.batch_alter_table('commission_entries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_commission_entries_statement_id'))
+        batch_op.drop_index(batch_op.f('ix_commission_entries_payment_id'))
+        batch_op.drop_index(batch_op.f('ix_commission_entries_case_id'))
+        batch_op.drop_index('ix_commission_entries_agency_period')
+
+    op.drop_table('commission_entries')
+    with op.batch_alter_table('collection_actions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_collection_actions_phone_bidx'))
+        batch_op.drop_index(batch_op.f('ix_collection_actions_occurred_at'))
+        batch_op.drop_index('ix_collection_actions_case_time')
+        batch_op.drop_index(batch_op.f('ix_collection_actions_agency_id'))
+        batch_op.drop_index(batch_op.f('ix_collection_actions_account_id'))
+
+    op.drop_table('collection_actions')
+    with op.batch_alter_table('case_status_changes', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_case_status_changes_case_id'))
+
+    op.drop_table('case_status_changes')
+    with op.batch_alter_table('scorecards', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_scorecards_batch_id'))
+        batch_op.drop_index('ix_scorecards_agency_as_of')
+
+    op.drop_table('scorecards')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payments_paid_at'))
         batch_op.drop_index(batch_op.f('ix_payments_account_id'))
 
     op.drop_table('payments')
+    with op.batch_alter_table('in_house_holds', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_in_house_holds_account_id'))
+
+    op.drop_table('in_house_holds')
+    with op.batch_alter_table('handover_packages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_handover_packages_agency_id'))
+
+    op.drop_table('handover_packages')
     with op.batch_alter_table('contract_status_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_contract_status_changes_contract_id'))
 
     op.drop_table('contract_status_changes')
+    with op.batch_alter_table('cases', schema=None) as batch_op:
+        batch_op.drop_index('uq_cases_open_account', sqlite_where=sa.text("status IN ('placed','working','promised')"), postgresql_where=sa.text("status IN ('placed','working','promised')"))
+        batch_op.drop_index(batch_op.f('ix_cases_period_ends_on'))
+        batch_op.drop_index(batch_op.f('ix_cases_ended_at'))
+        batch_op.drop_index(batch_op.f('ix_cases_contract_id'))
+        batch_op.drop_index(batch_op.f('ix_cases_collector_user_id'))
+        batch_op.drop_index(batch_op.f('ix_cases_batch_id'))
+        batch_op.drop_index('ix_cases_agency_status')
+        batch_op.drop_index(batch_op.f('ix_cases_account_id'))
+
+    op.drop_table('cases')
     with op.batch_alter_table('account_balance_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_balance_changes_account_id'))
 
@@ -313,6 +708,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_users_agency_id'))
 
     op.drop_table('users')
+    op.drop_table('placement_batches')
     with op.batch_alter_table('debtor_phones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_debtor_phones_phone_bidx'))
         batch_op.drop_index(batch_op.f('ix_debtor_phones_debtor_id'))
@@ -327,6 +723,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_contracts_agency_id'))
 
     op.drop_table('contracts')
+    op.drop_table('commission_statements')
     with op.batch_alter_table('agency_status_changes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_agency_status_changes_agency_id'))
 
@@ -341,6 +738,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_accounts_debtor_id'))
 
     op.drop_table('accounts')
+    op.drop_table('screening_rule_sets')
+    op.drop_table('job_runs')
     with op.batch_alter_table('import_runs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_import_runs_file_sha256'))
 
