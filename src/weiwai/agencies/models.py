@@ -143,6 +143,9 @@ class Contract(Base):
     entrustment_processing_method: Mapped[str] = mapped_column(Text)
     entrustment_data_categories: Mapped[list[str]] = mapped_column(JSON)
     entrustment_protection_measures: Mapped[str] = mapped_column(Text)
+    # Which fields a handover package may carry, and how: {"mobile": "masked", ...}
+    # (weiwai.handover.policy); empty = the default minimum-necessary policy.
+    handover_fields: Mapped[dict] = mapped_column(JSON, default=dict)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 09:42:35.552097
+Create Date: 2026-11-28 09:43:11.883704
 """
 from alembic import op
 import sqlalchemy as sa
@@ -217,6 +217,7 @@ def upgrade() -> None:
     sa.Column('entrustment_processing_method', sa.Text(), nullable=False),
     sa.Column('entrustment_data_categories', sa.JSON(), nullable=False),
     sa.Column('entrustment_protection_measures', sa.Text(), nullable=False),
+    sa.Column('handover_fields', sa.JSON(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
