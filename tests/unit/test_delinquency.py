@@ -42,3 +42,14 @@ def test_dpd_moves_with_the_as_of_date():
     due = date(2026, 1, 31)
     assert days_past_due(due_date=due, as_of=date(2026, 3, 1), outstanding=Decimal("5")) == 29
     assert days_past_due(due_date=due, as_of=date(2024, 3, 1), outstanding=Decimal("5")) == 0
+
+
+@pytest.mark.parametrize(
+    "amount,band",
+    [("0", "0-2k"), ("1999.99", "0-2k"), ("2000", "2k-5k"), ("9999.99", "5k-10k"), ("10000", "10k-30k"),
+     ("99999.99", "30k-100k"), ("100000", "100k+"), ("5000000", "100k+")],
+)
+def test_balance_band_edges(amount, band):
+    from weiwai.placements.strata import balance_band
+
+    assert balance_band(Decimal(amount)) == band
