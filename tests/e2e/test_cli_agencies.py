@@ -10,7 +10,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from weiwai.agencies.lifecycle import today_local
+from weiwai.clock import today_local
 from weiwai.agencies.models import AdmissionItem
 from weiwai.errors import IllegalTransition, InputRejected, RuleViolation
 

@@ -7,7 +7,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from weiwai.agencies.lifecycle import OPEN_CONTRACT_STATUSES, AgencyFacts, check_agency_transition, today_local
+from weiwai.agencies.lifecycle import OPEN_CONTRACT_STATUSES, AgencyFacts, check_agency_transition
+from weiwai.clock import today_local
 from weiwai.agencies.models import (
     AdmissionItem,
     Agency,

@@ -18,7 +18,8 @@ from weiwai.agencies.contract_schemas import (
     entrustment_of,
 )
 from weiwai.agencies.input_errors import summary
-from weiwai.agencies.lifecycle import ContractFacts, check_contract_transition, today_local
+from weiwai.agencies.lifecycle import ContractFacts, check_contract_transition
+from weiwai.clock import today_local
 from weiwai.agencies.models import Agency, AgencyStatus, Contract, ContractStatus, ContractStatusChange
 from weiwai.agencies.records import Page, check_paging, flush, record_contract_change, require_reason, usable_on
 from weiwai.errors import Conflict, NotFound, RuleViolation

@@ -9,9 +9,8 @@ RuleViolation naming every unmet condition, so one attempt tells the user all th
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
 from weiwai.agencies.models import AdmissionItem, AgencyStatus, ContractStatus
 from weiwai.errors import IllegalTransition, RuleViolation
@@ -34,15 +33,6 @@ CONTRACT_TRANSITIONS: dict[ContractStatus, frozenset[ContractStatus]] = {
 
 # Contracts that end when their agency is terminated.
 OPEN_CONTRACT_STATUSES = frozenset({ContractStatus.draft, ContractStatus.active, ContractStatus.suspended})
-
-
-def today_local(tz_name: str | None = None) -> date:
-    """Today's date where the lender works (settings.default_time_zone): contract terms are local dates."""
-    if tz_name is None:
-        from weiwai.config import get_settings
-
-        tz_name = get_settings().default_time_zone
-    return datetime.now(ZoneInfo(tz_name)).date()
 
 
 def check_allowed(table: dict, current: StrEnum | str, target: StrEnum | str) -> None:

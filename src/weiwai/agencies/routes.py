@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from weiwai.agencies import service
 from weiwai.agencies.fields import MAX_PAGE_SIZE
-from weiwai.agencies.lifecycle import today_local
+from weiwai.clock import today_local
 from weiwai.agencies.models import Agency, AgencyStatus, Contract, ContractStatus
 from weiwai.agencies.schemas import (
     AdmissionCheckCreate,

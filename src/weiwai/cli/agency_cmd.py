@@ -125,7 +125,7 @@ def _admission_summary(agency: Agency) -> str:
 @app.command("show")
 def show(code: str = typer.Argument(..., help="Agency code.")) -> None:
     """Details, admission checklist, status history and contracts of one agency."""
-    from weiwai.agencies.lifecycle import today_local
+    from weiwai.clock import today_local
     from weiwai.agencies.service import get_agency
     from weiwai.db import session_scope
 
@@ -187,7 +187,7 @@ def check(
     actor: str | None = typer.Option(None, help=ACTOR_HELP),
 ) -> None:
     """File one completed admission checklist item."""
-    from weiwai.agencies.lifecycle import today_local
+    from weiwai.clock import today_local
     from weiwai.agencies.service import record_admission_check
     from weiwai.db import session_scope
 

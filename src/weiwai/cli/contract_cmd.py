@@ -46,7 +46,7 @@ def list_(
     offset: int = typer.Option(0, min=0),
 ) -> None:
     """Contracts by number."""
-    from weiwai.agencies.lifecycle import today_local
+    from weiwai.clock import today_local
     from weiwai.agencies.service import list_contracts
     from weiwai.db import session_scope
 
@@ -89,7 +89,7 @@ def _two_columns(title: str) -> Table:
 
 
 def _terms_table(contract: Contract) -> Table:
-    from weiwai.agencies.lifecycle import today_local
+    from weiwai.clock import today_local
 
     table = _two_columns(f"{contract.contract_no} · {contract.agency.code}")
     for label, value in (
