@@ -22,33 +22,43 @@ app = typer.Typer(
 err_console = Console(stderr=True)
 
 
-def _register() -> None:
-    # Imported here so that `weiwai --help` stays fast and import cycles stay impossible.
-    from weiwai.cli import config_cmd, db_cmd, serve_cmd
+# (module, command name). Each module defines a Typer sub-app `app`, in the order of
+# the process: set-up, portfolio, agencies, the cycle, money, evaluation, operations.
+SUB_APPS = (
+    ("weiwai.cli.db_cmd", "db"),
+    ("weiwai.cli.config_cmd", "config"),
+    ("weiwai.cli.user_cmd", "user"),
+    ("weiwai.cli.import_cmd", "import"),
+    ("weiwai.cli.portfolio_cmd", "portfolio"),
+    ("weiwai.cli.agency_cmd", "agency"),
+    ("weiwai.cli.contract_cmd", "contract"),
+    ("weiwai.cli.screen_cmd", "screen"),
+    ("weiwai.cli.placement_cmd", "place"),
+    ("weiwai.cli.case_cmd", "case"),
+    ("weiwai.cli.handover_cmd", "handover"),
+    ("weiwai.cli.action_cmd", "action"),
+    ("weiwai.cli.payment_cmd", "payment"),
+    ("weiwai.cli.statement_cmd", "statement"),
+    ("weiwai.cli.evaluate_cmd", "evaluate"),
+    ("weiwai.cli.jobs_cmd", "jobs"),
+)
+_registered = False
 
-    app.add_typer(db_cmd.app, name="db")
-    app.add_typer(config_cmd.app, name="config")
+
+def _register() -> None:
+    """Attach every sub-app (once). Imported lazily so that `weiwai --help` stays fast."""
+    global _registered
+    if _registered:
+        return
+    import importlib
+
+    from weiwai.cli import demo_cmd, serve_cmd
+
+    for module_name, name in SUB_APPS:
+        app.add_typer(importlib.import_module(module_name).app, name=name)
     app.command("serve")(serve_cmd.serve)
-    for module_name, name in (
-        ("weiwai.cli.import_cmd", "import"),
-        ("weiwai.cli.agency_cmd", "agency"),
-        ("weiwai.cli.contract_cmd", "contract"),
-        ("weiwai.cli.portfolio_cmd", "portfolio"),
-    ):
-        try:
-            module = __import__(module_name, fromlist=["app"])
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        app.add_typer(module.app, name=name)
-    try:
-        from weiwai.cli import demo_cmd
-    except ModuleNotFoundError as exc:
-        if exc.name != "weiwai.cli.demo_cmd":
-            raise
-    else:
-        app.command("demo")(demo_cmd.demo)
+    app.command("demo")(demo_cmd.demo)
+    _registered = True
 
 
 def report_input_rejected(exc: InputRejected, limit: int = 200) -> None:

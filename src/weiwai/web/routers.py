@@ -1,4 +1,5 @@
-"""The list of routers the app mounts: API routers of each domain, then web pages."""
+"""The routers the app mounts: the API of each domain (each carries its /api/v1 prefix),
+then the web pages."""
 
 from __future__ import annotations
 
@@ -6,23 +7,19 @@ import importlib
 
 from fastapi import APIRouter
 
-# (module, attribute). API routers carry their own /api/v1/... prefix.
-ROUTERS = [
-    ("weiwai.portfolio.routes", "router"),
-    ("weiwai.agencies.routes", "router"),
-    ("weiwai.security.routes", "router"),
-    ("weiwai.web.pages", "router"),
-]
+ROUTER_MODULES = (
+    "weiwai.security.routes",
+    "weiwai.portfolio.routes",
+    "weiwai.agencies.routes",
+    "weiwai.placements.routes",
+    "weiwai.handover.routes",
+    "weiwai.collection.routes",
+    "weiwai.payments.routes",
+    "weiwai.settlement.routes",
+    "weiwai.reports.routes",
+    "weiwai.web.pages",
+)
 
 
 def all_routers() -> list[APIRouter]:
-    found = []
-    for module_name, attribute in ROUTERS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        found.append(getattr(module, attribute))
-    return found
+    return [importlib.import_module(name).router for name in ROUTER_MODULES]
