@@ -18,10 +18,13 @@ class HandoverPackage(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("placement_batches.id"))
-    fields: Mapped[list[str]] = mapped_column(JSON)  # the columns released
+    # The columns released, in order, with how: {"case_no": "full", "mobile": "masked", ...}.
+    fields: Mapped[dict[str, str]] = mapped_column(JSON)
     row_count: Mapped[int] = mapped_column(Integer)
-    # file name -> SHA-256 of each file produced (xlsx, csv); the manifest repeats them.
+    # file name -> SHA-256 of each file produced (xlsx, csv, manifest); the manifest lists the first two.
     files: Mapped[dict] = mapped_column(JSON)
+    # Where the files were written, so that a download serves exactly them (hash checked).
+    directory: Mapped[str] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 

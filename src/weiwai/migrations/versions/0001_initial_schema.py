@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 09:43:11.883704
+Create Date: 2026-11-28 09:47:56.522043
 """
 from alembic import op
 import sqlalchemy as sa
@@ -384,6 +384,7 @@ def upgrade() -> None:
     sa.Column('fields', sa.JSON(), nullable=False),
     sa.Column('row_count', sa.Integer(), nullable=False),
     sa.Column('files', sa.JSON(), nullable=False),
+    sa.Column('directory', sa.String(length=500), nullable=False),
     sa.Column('created_by', sa.String(length=100), nullable=False),
     sa.Column('created_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_handover_packages_agency_id_agencies')),
