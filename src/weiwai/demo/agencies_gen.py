@@ -54,7 +54,7 @@ AGENCIES: tuple[DemoAgency, ...] = (
                ["山东", "河南", "河北", "山西", "天津", "北京", "江苏", "安徽"], 2200, Decimal("30000000"),
                AgencyStatus.active, Decimal("1.05"), {"early": 1.05, "mid": 0.95, "late": 0.9},
                ("phone", "sms", "letter"), "张建国"),
-    DemoAgency("JIANGZHE", "浙江江浙汇诚企业管理有限公司", "330106", "MA05JZ9R1",
+    DemoAgency("JIANGZHE", "浙江江浙汇诚企业管理有限公司", "330106", "MA05JH9R1",
                ["浙江", "上海", "江苏", "安徽"], 1200, Decimal("15000000"),
                AgencyStatus.applying, Decimal("1.00"), {"early": 1.0, "mid": 1.0, "late": 1.0}, ("phone", "sms"), "吴芳"),
     DemoAgency("BEIFANG", "北方联合信用服务有限公司", "210102", "MA06BF2T5",

@@ -43,10 +43,15 @@ def portfolio_is_empty(*, session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(Account)) == 0
 
 
-def write_demo_files(*, directory: Path, accounts: int, seed: int, as_of: date) -> list[Path]:
-    """Generate the book and write it as the files a lender would import."""
+def write_demo_files(
+    *, directory: Path, accounts: int, seed: int, as_of: date, payments_until: date | None = None
+) -> list[Path]:
+    """Generate the book and write it as the files a lender would import.
+
+    Payments are the lender's history up to `payments_until` (default: as_of).
+    """
     rows = list(PortfolioGenerator(seed=seed, as_of=as_of).accounts(accounts))
-    payments = list(generate_payments(rows, seed=seed, as_of=as_of))
+    payments = list(generate_payments(rows, seed=seed, as_of=payments_until or as_of))
     return [
         write_csv(directory / "accounts.csv", ACCOUNT_COLUMNS, rows),
         write_csv(directory / "accounts-gbk.csv", ACCOUNT_COLUMNS, rows, encoding="gb18030"),
@@ -63,6 +68,7 @@ def seed_demo(
     seed: int,
     as_of: date,
     files_dir: Path | None = None,
+    payments_until: date | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> SeedReport:
     """Fill an empty database with a lived-in demo portfolio (one transaction, the caller's)."""
@@ -72,7 +78,8 @@ def seed_demo(
     with tempfile.TemporaryDirectory() as tmp:
         directory = files_dir or Path(tmp)
         say(f"generating {accounts} accounts")
-        files = write_demo_files(directory=directory, accounts=accounts, seed=seed, as_of=as_of)
+        files = write_demo_files(directory=directory, accounts=accounts, seed=seed, as_of=as_of,
+                                 payments_until=payments_until)
         say("importing accounts")
         imported = import_accounts(session=session, path=directory / "accounts.csv", actor=ACTOR, as_of=as_of)
         _flag_debtors(session=session, seed=seed)
