@@ -1,0 +1,149 @@
+"""What the portfolio read side returns: debtors (masked unless revealed), accounts as of a
+date, balance history and payments, and pages of accounts.
+
+Money is Decimal in Python and a string with exactly two decimals in JSON ("1234.50"),
+so no client ever parses a balance into a float by accident.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, field_validator
+
+from weiwai.money import to_fen
+from weiwai.portfolio.models import AccountStatus
+
+Money = Annotated[Decimal, PlainSerializer(lambda value: str(to_fen(value)), return_type=str, when_used="json")]
+
+
+class PhoneRead(BaseModel):
+    number: str
+    is_primary: bool
+
+
+class ContactRead(BaseModel):
+    name: str
+    relation: str
+    phone: str
+
+
+class DebtorRead(BaseModel):
+    """A debtor with national ID, address and phone numbers masked unless `revealed`."""
+
+    id: int
+    name: str
+    national_id: str
+    address: str | None
+    region: str
+    time_zone: str
+    credit_grade: str
+    # Names of the flags that are set: deceased, bankrupt, in_litigation, disputed…
+    flags: list[str]
+    phones: list[PhoneRead]
+    contacts: list[ContactRead]
+    account_nos: list[str]
+    revealed: bool
+
+
+class AccountRead(BaseModel):
+    """An account with its days past due and bucket computed as of `as_of`."""
+
+    account_no: str
+    debtor_id: int
+    debtor_name: str
+    region: str
+    credit_grade: str
+    product: str
+    currency: str
+    status: AccountStatus
+    original_amount: Money
+    principal_outstanding: Money
+    interest_outstanding: Money
+    fee_outstanding: Money
+    penalty_outstanding: Money
+    total_outstanding: Money
+    credit_balance: Money
+    due_date: date | None
+    last_payment_date: date | None
+    overdue_reason: str | None
+    as_of: date
+    days_past_due: int
+    bucket: str
+
+
+class AccountFilters(BaseModel):
+    """Filters of the account list; every one is applied in SQL."""
+
+    bucket: str | None = None
+    credit_grade: str | None = None
+    region: str | None = None
+    product: str | None = None
+    status: AccountStatus | None = None
+    min_balance: Decimal | None = Field(default=None, ge=0)
+    max_balance: Decimal | None = Field(default=None, ge=0)
+    min_dpd: int | None = Field(default=None, ge=0)
+    max_dpd: int | None = Field(default=None, ge=0)
+
+    @field_validator("bucket", "credit_grade", "region", "product", mode="before")
+    @classmethod
+    def _blank_means_any(cls, value: object) -> object:
+        # An empty <select> or text box in the web form means "no filter".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("status", "min_balance", "max_balance", "min_dpd", "max_dpd", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+
+class AccountPage(BaseModel):
+    items: list[AccountRead]
+    total: int
+    offset: int
+    limit: int
+
+
+class BalanceChangeRead(BaseModel):
+    source: str
+    reference: str | None
+    principal_outstanding: Money
+    interest_outstanding: Money
+    fee_outstanding: Money
+    penalty_outstanding: Money
+    total_outstanding: Money
+    delta_total: Money
+    due_date: date | None
+    changed_at: datetime
+    changed_by: str | None
+
+
+class PaymentRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    txn_id: str
+    amount: Money
+    paid_at: datetime
+    channel: str | None
+    status: str
+    applied_fee: Money
+    applied_penalty: Money
+    applied_interest: Money
+    applied_principal: Money
+    applied_credit: Money
+
+
+class AccountHistory(BaseModel):
+    """Balance changes and payments of one account, newest first."""
+
+    account_no: str
+    changes: list[BalanceChangeRead]
+    payments: list[PaymentRead]
+
+
+class RevealRequest(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)

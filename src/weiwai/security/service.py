@@ -1,0 +1,201 @@
+"""People who sign in: creating users and authenticating them, with a simple lockout.
+
+Every sign-in attempt, successful or not, is an audit event. Five consecutive failures
+lock the account for fifteen minutes. A failed attempt always gets the same answer
+(unknown user, wrong password, locked or deactivated), so the answer reveals nothing
+about which usernames exist; the audit event records the actual reason.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from typing import NoReturn
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from weiwai.agencies.models import Agency
+from weiwai.db import utcnow
+from weiwai.errors import Conflict, DomainError, RuleViolation
+from weiwai.i18n import _
+from weiwai.security import audit
+from weiwai.security.models import Role, User
+from weiwai.security.passwords import hash_password, needs_rehash, spend_verification_time, verify_password
+
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+MIN_PASSWORD_LENGTH = 12
+# Long enough for any passphrase, short enough that hashing it is never a burden.
+MAX_PASSWORD_LENGTH = 256
+USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+AGENCY_ROLES = frozenset({Role.agency_manager, Role.collector})
+
+
+class AuthenticationFailed(DomainError):
+    code = "authentication_failed"
+    http_status = 401
+
+
+def normalise_username(username: str) -> str:
+    """Usernames are compared trimmed and in lower case."""
+    return username.strip().lower()
+
+
+def create_user(
+    *,
+    session: Session,
+    username: str,
+    display_name: str,
+    role: Role | str,
+    password: str,
+    agency_id: int | None = None,
+    actor: str = "system",
+) -> User:
+    """Create a user with an Argon2id password hash; agency roles need an agency, lender roles none."""
+    username = normalise_username(username)
+    if not USERNAME_RE.match(username):
+        raise RuleViolation(
+            _("a username is 2-64 characters: letters, digits, '.', '_' or '-'"), code="invalid_username"
+        )
+    display_name = display_name.strip()
+    if not display_name:
+        raise RuleViolation(_("a display name is required"), code="invalid_display_name")
+    try:
+        role = Role(role)
+    except ValueError:
+        raise RuleViolation(
+            _("unknown role {role}; use one of {roles}").format(role=role, roles=", ".join(Role)), code="invalid_role"
+        ) from None
+    _check_agency(session, role, agency_id)
+    _check_password(password, username)
+    if session.scalar(select(User.id).where(User.username == username)) is not None:
+        raise Conflict(_("username {username} is taken").format(username=username), code="username_taken")
+    user = User(
+        username=username,
+        display_name=display_name,
+        role=role,
+        agency_id=agency_id,
+        password_hash=hash_password(password),
+        failed_logins=0,
+    )
+    session.add(user)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="user.create",
+        entity="user",
+        entity_id=user.id,
+        details={"username": username, "role": role.value, "agency_id": agency_id},
+    )
+    return user
+
+
+def _check_agency(session: Session, role: Role, agency_id: int | None) -> None:
+    if role in AGENCY_ROLES:
+        if agency_id is None:
+            raise RuleViolation(_("role {role} needs an agency").format(role=role.value), code="agency_required")
+        if session.get(Agency, agency_id) is None:
+            raise RuleViolation(_("agency {id} does not exist").format(id=agency_id), code="unknown_agency")
+    elif agency_id is not None:
+        raise RuleViolation(
+            _("role {role} belongs to the lender and takes no agency").format(role=role.value), code="agency_not_allowed"
+        )
+
+
+def _check_password(password: str, username: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise RuleViolation(
+            _("a password needs at least {count} characters").format(count=MIN_PASSWORD_LENGTH), code="weak_password"
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise RuleViolation(
+            _("a password has at most {count} characters").format(count=MAX_PASSWORD_LENGTH), code="weak_password"
+        )
+    if username in password.lower():
+        raise RuleViolation(_("a password must not contain the username"), code="weak_password")
+
+
+def authenticate(
+    *, session: Session, username: str, password: str, client: str | None = None, now: datetime | None = None
+) -> User:
+    """The active user with this username and password, or AuthenticationFailed.
+
+    A failure is written to the session (failure counter, lock, audit event) before the
+    exception is raised: the caller must still commit it.
+    """
+    now = now or utcnow()
+    username = normalise_username(username)[:64]
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        spend_verification_time(password)
+        _fail(session, username, client, reason="unknown_user")
+    if user.locked_until is not None and user.locked_until > now:
+        # The password is not even checked while locked: guessing goes nowhere.
+        spend_verification_time(password)
+        _fail(session, username, client, reason="locked", user=user)
+    if len(password) > MAX_PASSWORD_LENGTH or not verify_password(user.password_hash, password):
+        locked = _count_failure(session, user, now)
+        _fail(session, username, client, reason="wrong_password", user=user, locked=locked)
+    if not user.is_active:
+        _fail(session, username, client, reason="inactive", user=user)
+
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    if needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    audit.record(
+        session=session, actor=f"user:{username}", action="login.success", entity="user", entity_id=user.id,
+        details={"client": client},
+    )
+    return user
+
+
+def _count_failure(session: Session, user: User, now: datetime) -> bool:
+    """Add one consecutive failure; at the limit, lock the account. True if it locked."""
+    # Incremented in SQL, so that concurrent attempts cannot lose a count.
+    failures = session.execute(
+        update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+    ).scalar_one()
+    if failures < MAX_FAILED_LOGINS:
+        return False
+    user.locked_until = now + LOCKOUT
+    # The next run of failures after the lock expires starts from zero again.
+    user.failed_logins = 0
+    return True
+
+
+def _fail(
+    session: Session, username: str, client: str | None, *, reason: str, user: User | None = None, locked: bool = False
+) -> NoReturn:
+    details: dict = {"username": username, "reason": reason, "client": client}
+    if locked:
+        details["locked_until"] = user.locked_until.isoformat()
+    audit.record(
+        session=session,
+        actor=f"user:{username}",
+        action="login.failure",
+        entity="user",
+        entity_id=None if user is None else user.id,
+        details=details,
+    )
+    session.flush()
+    raise AuthenticationFailed(
+        _("Wrong username or password. After {count} failed attempts an account is locked for {minutes} minutes.").format(
+            count=MAX_FAILED_LOGINS, minutes=int(LOCKOUT.total_seconds() // 60)
+        ),
+        code="authentication_failed",
+    )
+
+
+def list_users(*, session: Session) -> list[tuple[User, str | None]]:
+    """Every user with the code of their agency (None for lender staff), by username."""
+    rows = session.execute(
+        select(User, Agency.code).outerjoin(Agency, User.agency_id == Agency.id).order_by(User.username)
+    ).all()
+    return [(row.User, row.code) for row in rows]
