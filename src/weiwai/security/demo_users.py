@@ -34,6 +34,10 @@ DEMO_USERS: list[DemoUser] = [
     DemoUser("infosec", "Copper-Gate-93", Role.infosec, "孙浩（信息安全）", None),
     DemoUser("finance", "Amber-Field-16", Role.finance, "周婷（财务）", None),
     DemoUser("auditor", "Silver-Path-72", Role.auditor, "吴磊（内审）", None),
+    DemoUser("huaxin_mgr", "Jade-Harbor-35", Role.agency_manager, "陈立（华信资产 经理）", "HUAXIN"),
+    DemoUser("huaxin_c1", "Pine-Lantern-64", Role.collector, "何晓燕（华信资产 催收员）", "HUAXIN"),
+    DemoUser("yuerong_mgr", "Coral-Ridge-19", Role.agency_manager, "黄志伟（粤融信用 经理）", "YUERONG"),
+    DemoUser("yuerong_c1", "Birch-Meadow-82", Role.collector, "林小梅（粤融信用 催收员）", "YUERONG"),
 ]
 
 
