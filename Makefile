@@ -18,7 +18,7 @@ install: $(STAMP)
 ## Migrate, seed a demo portfolio into var/weiwai.db if it is empty, and serve it.
 run: $(STAMP)
 	$(DEMO_ENV) $(BIN)/weiwai db upgrade
-	$(DEMO_ENV) $(BIN)/weiwai demo seed --if-empty
+	$(DEMO_ENV) $(BIN)/weiwai demo --if-empty
 	$(DEMO_ENV) exec $(BIN)/weiwai serve
 
 ## The whole test suite, on SQLite and PostgreSQL.

@@ -23,6 +23,10 @@ def serve(
     port = port or settings.port
     console.print(f"[bold]weiwai[/] serving on [link]http://{host}:{port}/[/link]  (API docs: /api/docs)")
     if settings.demo_mode:
+        console.print(
+            f"[yellow]demo mode[/]: encryption and session keys were generated into {settings.demo_key_file}; "
+            "never use demo mode for real data"
+        )
         _print_demo_logins()
     uvicorn.run("weiwai.web.app:create_app", factory=True, host=host, port=port, workers=workers,
                 log_level="info")
@@ -35,4 +39,4 @@ def _print_demo_logins() -> None:
         return
     console.print("[bold]Demo logins[/] (demo mode only):")
     for user in DEMO_USERS:
-        console.print(f"  {user.username:<14} {user.password:<18} {user.role}")
+        console.print(f"  {user.username:<14} {user.password:<18} {user.role:<16} {user.display_name}")
