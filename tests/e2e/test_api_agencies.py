@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from weiwai.agencies.lifecycle import today_local
+from weiwai.clock import today_local
 from weiwai.agencies.models import AdmissionItem
 from weiwai.security.models import Role
 from weiwai.web.deps import Principal, current_principal
