@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     session_max_age_seconds: int = 8 * 3600
+    # Run due jobs (expiry, promises, month end, scorecards) in the server's background.
+    # `weiwai serve` turns this on unless told --no-jobs; tests and other commands leave it off.
+    run_jobs: bool = False
+    jobs_poll_seconds: float = Field(default=60.0, gt=0)
 
     @field_validator("buckets")
     @classmethod

@@ -12,12 +12,18 @@ def serve(
     host: str = typer.Option(None, help="Address to bind (default from WEIWAI_HOST)."),
     port: int = typer.Option(None, help="Port (default from WEIWAI_PORT)."),
     workers: int = typer.Option(1, help="Worker processes."),
+    jobs: bool = typer.Option(True, "--jobs/--no-jobs", help="Run due jobs on a schedule in the background."),
 ) -> None:
-    """Start the web server and API, and print where to reach it."""
+    """Start the web server and API (and the job scheduler), and print where to reach it."""
+    import os
+
     import uvicorn
 
     from weiwai.config import get_settings
 
+    if jobs:
+        # Read by the app factory in every worker process.
+        os.environ["WEIWAI_RUN_JOBS"] = "true"
     settings = get_settings()
     host = host or settings.host
     port = port or settings.port

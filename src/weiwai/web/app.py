@@ -7,6 +7,7 @@ for other errors on pages.
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
 from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import quote, urlsplit
@@ -87,13 +88,30 @@ def error_page(request: Request, status: int, detail: str | None) -> HTMLRespons
     return render(request, "error.html", {"status": status, "detail": detail}, status_code=status)
 
 
+@asynccontextmanager
+async def _lifespan(_app: FastAPI):
+    """Run the scheduled jobs in the background when the settings ask for it (weiwai serve)."""
+    from weiwai.config import get_settings
+    from weiwai.jobs.scheduler import start_background_scheduler, stop_background_scheduler
+
+    settings = get_settings()
+    if settings.run_jobs:
+        start_background_scheduler(poll_seconds=settings.jobs_poll_seconds)
+    try:
+        yield
+    finally:
+        if settings.run_jobs:
+            stop_background_scheduler()
+
+
 def create_app() -> FastAPI:
     from weiwai.config import get_settings
     from weiwai.web.i18n_web import LocaleMiddleware
 
     settings = get_settings()
     app = FastAPI(
-        title="weiwai", version=__version__, openapi_url="/openapi.json", docs_url=None, redoc_url=None
+        title="weiwai", version=__version__, openapi_url="/openapi.json", docs_url=None, redoc_url=None,
+        lifespan=_lifespan,
     )
     _add_error_handlers(app)
 
