@@ -1,0 +1,1 @@
+"""Scheduled jobs: the registry others add to, the once-per-day runner and the scheduler."""
