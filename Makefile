@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 DEMO_ENV := WEIWAI_DEMO_MODE=true
 
-.PHONY: run test install lock clean-demo bench
+.PHONY: run test install lock clean-demo
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

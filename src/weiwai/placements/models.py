@@ -126,7 +126,7 @@ class Case(Base):
     close_reason: Mapped[CloseReason | None] = mapped_column(String(32))
     end_note: Mapped[str | None] = mapped_column(Text)
     # Reassignment: the case this one continues (after a return or recall).
-    previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"))
+    previous_case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     batch: Mapped[PlacementBatch] = relationship(back_populates="cases")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 09:47:56.522043
+Create Date: 2026-11-28 11:33:51.854467
 """
 from alembic import op
 import sqlalchemy as sa
@@ -359,6 +359,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_cases_contract_id'), ['contract_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_ended_at'), ['ended_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_cases_period_ends_on'), ['period_ends_on'], unique=False)
+        batch_op.create_index(batch_op.f('ix_cases_previous_case_id'), ['previous_case_id'], unique=False)
         batch_op.create_index('uq_cases_open_account', ['account_id'], unique=True, sqlite_where=sa.text("status IN ('placed','working','promised')"), postgresql_where=sa.text("status IN ('placed','working','promised')"))
 
     op.create_table('contract_status_changes',
@@ -693,6 +694,7 @@ def downgrade() -> None:
     op.drop_table('contract_status_changes')
     with op.batch_alter_table('cases', schema=None) as batch_op:
         batch_op.drop_index('uq_cases_open_account', sqlite_where=sa.text("status IN ('placed','working','promised')"), postgresql_where=sa.text("status IN ('placed','working','promised')"))
+        batch_op.drop_index(batch_op.f('ix_cases_previous_case_id'))
         batch_op.drop_index(batch_op.f('ix_cases_period_ends_on'))
         batch_op.drop_index(batch_op.f('ix_cases_ended_at'))
         batch_op.drop_index(batch_op.f('ix_cases_contract_id'))
