@@ -13,7 +13,7 @@ ZERO = Decimal("0.00")
 MoneyColumn = Numeric(18, 2, asdecimal=True)
 RateColumn = Numeric(9, 6, asdecimal=True)
 
-_AMOUNT_RE = re.compile(r"^\d{1,16}(\.\d{1,2})?$")
+_AMOUNT_RE = re.compile(r"^[0-9]{1,16}(\.[0-9]{1,2})?$")  # ASCII digits only
 
 
 def to_fen(value: Decimal | int | str) -> Decimal:

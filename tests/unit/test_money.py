@@ -44,3 +44,8 @@ def test_split_pro_rata_sums_exactly(total, weights):
     assert sum(parts) == to_fen(total)
     assert all(p >= 0 for p in parts)
     assert all(p == to_fen(p) for p in parts)
+
+
+def test_parse_amount_refuses_non_ascii_digits():
+    with pytest.raises(ValueError):
+        parse_amount("١٢٣")  # Arabic-Indic digits are not an amount in a lender's file
