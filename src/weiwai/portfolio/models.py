@@ -92,7 +92,8 @@ class DebtorPhone(Base):
     __table_args__ = (UniqueConstraint("debtor_id", "phone_bidx"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (debtor_id, phone_bidx) constraint serves look-ups by debtor.
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
     phone_enc: Mapped[bytes] = mapped_column(LargeBinary)
     phone_bidx: Mapped[str] = mapped_column(String(32), index=True)
     is_primary: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -108,7 +109,8 @@ class DebtorContact(Base):
     __table_args__ = (UniqueConstraint("debtor_id", "phone_bidx"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"), index=True)
+    # No index of its own: the unique (debtor_id, phone_bidx) constraint serves look-ups by debtor.
+    debtor_id: Mapped[int] = mapped_column(ForeignKey("debtors.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
     relation: Mapped[ContactRelation] = mapped_column(String(16))
     phone_enc: Mapped[bytes] = mapped_column(LargeBinary)

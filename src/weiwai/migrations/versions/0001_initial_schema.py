@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-28 11:33:51.854467
+Create Date: 2026-11-28 11:42:03.518421
 """
 from alembic import op
 import sqlalchemy as sa
@@ -243,7 +243,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('debtor_id', 'phone_bidx', name=op.f('uq_debtor_contacts_debtor_id'))
     )
     with op.batch_alter_table('debtor_contacts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_debtor_contacts_debtor_id'), ['debtor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_debtor_contacts_phone_bidx'), ['phone_bidx'], unique=False)
 
     op.create_table('debtor_phones',
@@ -258,7 +257,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('debtor_id', 'phone_bidx', name=op.f('uq_debtor_phones_debtor_id'))
     )
     with op.batch_alter_table('debtor_phones', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_debtor_phones_debtor_id'), ['debtor_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_debtor_phones_phone_bidx'), ['phone_bidx'], unique=False)
 
     op.create_table('placement_batches',
@@ -715,12 +713,10 @@ def downgrade() -> None:
     op.drop_table('placement_batches')
     with op.batch_alter_table('debtor_phones', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_debtor_phones_phone_bidx'))
-        batch_op.drop_index(batch_op.f('ix_debtor_phones_debtor_id'))
 
     op.drop_table('debtor_phones')
     with op.batch_alter_table('debtor_contacts', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_debtor_contacts_phone_bidx'))
-        batch_op.drop_index(batch_op.f('ix_debtor_contacts_debtor_id'))
 
     op.drop_table('debtor_contacts')
     with op.batch_alter_table('contracts', schema=None) as batch_op:
