@@ -13,6 +13,7 @@ expired after the last one, so objects loaded before an import are re-read.
 from __future__ import annotations
 
 import io
+from abc import ABC, abstractmethod
 import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -21,7 +22,7 @@ import polars as pl
 from sqlalchemy import Select, Table, false, func, select
 from sqlalchemy.orm import Session
 
-from weiwai.errors import Conflict
+from weiwai.errors import Conflict, RuleViolation
 from weiwai.i18n import _
 
 CHUNK_ROWS = 50_000
@@ -35,7 +36,7 @@ def chunks(frame: pl.DataFrame, size: int = CHUNK_ROWS) -> Iterator[pl.DataFrame
     yield from frame.iter_slices(size)
 
 
-class Store:
+class Store(ABC):
     """Bulk access to the database behind a session (use Store.for_session)."""
 
     dialect = ""
@@ -53,7 +54,7 @@ class Store:
             return PostgresStore(session)
         if name == "sqlite":
             return SqliteStore(session)
-        raise NotImplementedError(f"imports support PostgreSQL and SQLite, not {name}")
+        raise RuleViolation(_("imports support PostgreSQL and SQLite, not {name}").format(name=name))
 
     def finish(self) -> None:
         """Let the ORM see what was written behind its back."""
@@ -70,9 +71,10 @@ class Store:
 
     # Reads ---------------------------------------------------------------------------
 
+    @abstractmethod
     def fetch(self, statement: Select) -> pl.DataFrame:
         """Run a SELECT; every column comes back as text (null stays null)."""
-        raise NotImplementedError
+        ...
 
     def fetch_in(self, statement: Select, column, values: pl.Series) -> pl.DataFrame:
         """`statement` restricted to rows whose `column` is among `values`."""
@@ -90,18 +92,22 @@ class Store:
 
     # Writes --------------------------------------------------------------------------
 
+    @abstractmethod
     def lock(self) -> None:
         """Serialise imports: one at a time changes balances and debtors."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def next_ids(self, table: Table, count: int) -> pl.Series:
         """`count` fresh primary keys for `table`."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def insert(self, table: Table, frames: Iterable[pl.DataFrame]) -> int:
         """Insert the rows of every frame (streamed one frame at a time); returns the count."""
-        raise NotImplementedError
+        ...
 
+    @abstractmethod
     def update(
         self, table: Table, frame: pl.DataFrame, *, versioned: bool = False, keep_when_null: Sequence[str] = ()
     ) -> None:
@@ -111,7 +117,7 @@ class Store:
         (by anyone) raises Conflict, and the version of updated rows goes up by one.
         keep_when_null: columns whose stored value stays when the frame has null.
         """
-        raise NotImplementedError
+        ...
 
     def _check_updated(self, table: Table, expected: int, updated: int) -> None:
         if updated != expected:
