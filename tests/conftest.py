@@ -142,3 +142,15 @@ def use_db(fresh_db_url, monkeypatch) -> Iterator[str]:
     yield fresh_db_url
     reset_settings()
     reset_keyring()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked postgres_only are not collected for SQLite (rather than skipped there),
+    so that a skip always means PostgreSQL was missing."""
+    kept, dropped = [], []
+    for item in items:
+        backend = getattr(getattr(item, "callspec", None), "params", {}).get("backend")
+        (dropped if backend == "sqlite" and item.get_closest_marker("postgres_only") else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

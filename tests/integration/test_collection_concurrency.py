@@ -23,10 +23,12 @@ AT = datetime(2024, 3, 5, 4, 0, tzinfo=UTC)
 WORKERS = 6
 
 
+# The races need concurrent writers, which SQLite serialises: PostgreSQL only.
+pytestmark = pytest.mark.postgres_only
+
+
 @pytest.fixture
 def engine_pg(backend, fresh_db_url):
-    if backend != "postgres":
-        pytest.skip("the race needs concurrent writers: PostgreSQL only")
     from weiwai.db import make_engine
 
     engine = make_engine(fresh_db_url)

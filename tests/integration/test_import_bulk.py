@@ -59,9 +59,8 @@ def schema_snapshot(session) -> set[tuple]:
     return {tuple(row) for row in indexes} | {tuple(row) for row in constraints}
 
 
+@pytest.mark.postgres_only  # bulk-load mode is for PostgreSQL
 def test_bulk_load_rebuilds_every_index_and_constraint(session, backend, tmp_path, monkeypatch):
-    if backend != "postgres":
-        pytest.skip("bulk-load mode is for PostgreSQL")
     monkeypatch.setattr(bulk_load, "BULK_LOAD_MIN_ROWS", 1)
     before = schema_snapshot(session)
     stages = []
@@ -92,9 +91,8 @@ def test_bulk_load_rebuilds_every_index_and_constraint(session, backend, tmp_pat
         session.flush()
 
 
+@pytest.mark.postgres_only  # bulk-load mode is for PostgreSQL
 def test_a_failed_bulk_load_leaves_schema_and_tables_as_they_were(session, backend, tmp_path, monkeypatch):
-    if backend != "postgres":
-        pytest.skip("bulk-load mode is for PostgreSQL")
     monkeypatch.setattr(bulk_load, "BULK_LOAD_MIN_ROWS", 1)
     before = schema_snapshot(session)
 
@@ -167,9 +165,8 @@ def test_an_account_changed_meanwhile_is_a_conflict(session, tmp_path):
     assert [a.product for a in session.scalars(select(Account).order_by(Account.id))] == ["车贷", "车贷"]
 
 
+@pytest.mark.postgres_only  # sequences are PostgreSQL's
 def test_ids_drawn_while_another_session_draws_are_fetched_one_by_one(session, backend, monkeypatch):
-    if backend != "postgres":
-        pytest.skip("sequences are PostgreSQL's")
     store = Store.for_session(session)
     real_rows = store.rows
     monkeypatch.setattr(
@@ -180,9 +177,8 @@ def test_ids_drawn_while_another_session_draws_are_fetched_one_by_one(session, b
     assert ids.min() > 0
 
 
+@pytest.mark.postgres_only  # bulk-load mode is for PostgreSQL
 def test_a_busy_portfolio_refuses_bulk_load_instead_of_waiting(session, backend, engine, tmp_path, monkeypatch):
-    if backend != "postgres":
-        pytest.skip("bulk-load mode is for PostgreSQL")
     monkeypatch.setattr(bulk_load, "BULK_LOAD_MIN_ROWS", 1)
     monkeypatch.setattr(bulk_load, "LOCK_TIMEOUT", "200ms")
     with engine.connect() as reader:
