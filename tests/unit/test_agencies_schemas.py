@@ -223,3 +223,17 @@ def test_contract_update_is_a_patch():
     assert "Extra inputs" in errors_of(ContractUpdate, {"contract_no": "X"})["contract_no"]
     assert "Extra inputs" in errors_of(ContractUpdate, {"agency_code": "X"})["agency_code"]
     assert "unknown bucket(s) M9" in errors_of(ContractUpdate, {"permitted_buckets": ["M9"]})["permitted_buckets"]
+
+
+def test_handover_policy_is_part_of_the_contract_and_validated():
+    from weiwai.agencies.schemas import ContractCreate
+
+    contract = ContractCreate.model_validate(
+        example("contract.yaml", handover_fields={"case_no": "full", "mobile": "masked", "debtor_name": "full"})
+    )
+    assert contract.handover_fields["mobile"] == "masked"
+    assert ContractCreate.model_validate(example("contract.yaml")).handover_fields == {}
+    problems = errors_of(ContractCreate, example("contract.yaml", handover_fields={"case_no": "full", "password": "full"}))
+    assert "handover_fields" in problems and "password" in problems["handover_fields"]
+    problems = errors_of(ContractCreate, example("contract.yaml", handover_fields={"case_no": "full", "mobile": "shown"}))
+    assert "handover_fields" in problems

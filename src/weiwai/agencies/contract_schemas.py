@@ -14,6 +14,8 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_
 
 from weiwai.agencies.fields import INPUT_CONFIG, LongText, Money, Patch, Rate, Region, ShortText, unique_in_order
 from weiwai.agencies.models import Channel, Contract, ContractStatus, ReportingCadence
+from weiwai.errors import RuleViolation
+from weiwai.handover.policy import validate_policy
 from weiwai.i18n import _
 
 BucketLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
@@ -100,6 +102,17 @@ class _ContractTermsValidation(BaseModel):
     def _without_repeats(cls, values: list | None) -> list | None:
         return None if values is None else unique_in_order(values)
 
+    @field_validator("handover_fields", check_fields=False)
+    @classmethod
+    def _releasable_fields(cls, policy: dict[str, str] | None) -> dict[str, str] | None:
+        """Only fields a handover package may carry, each "full" or "masked" (docs/handover.md)."""
+        if policy is None:
+            return None
+        try:
+            return {field: str(mode) for field, mode in validate_policy(policy).items()}
+        except RuleViolation as exc:
+            raise ValueError(exc.message) from None
+
     @field_validator("fee_schedule", check_fields=False)
     @classmethod
     def _rates_for_configured_buckets(cls, schedule: FeeSchedule | None) -> FeeSchedule | None:
@@ -169,6 +182,11 @@ class ContractCreate(_ContractTermsValidation):
     retention_days: int = Field(ge=0, description="Days the agency may keep a case's data after it ends.")
     reporting_cadence: ReportingCadence = ReportingCadence.weekly
     entrustment: EntrustmentTerms
+    handover_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description='Fields a handover package carries and how, e.g. {"mobile": "masked"}; '
+                    "empty: the default minimum-necessary policy.",
+    )
 
     @model_validator(mode="after")
     def _one_agency_reference(self) -> ContractCreate:
@@ -195,6 +213,7 @@ class ContractUpdate(Patch, _ContractTermsValidation):
     retention_days: int | None = Field(default=None, ge=0)
     reporting_cadence: ReportingCadence | None = None
     entrustment: EntrustmentTerms | None = None
+    handover_fields: dict[str, str] | None = None
 
 
 class ContractRead(BaseModel):
@@ -216,6 +235,7 @@ class ContractRead(BaseModel):
     retention_days: int
     reporting_cadence: ReportingCadence
     entrustment: EntrustmentTerms
+    handover_fields: dict[str, str]
     usable_today: bool = Field(description="Active, in term and signed today (lender's time zone).")
     version: int
     created_at: datetime
@@ -237,7 +257,7 @@ CONTRACT_COLUMNS_READ = (
     "id", "contract_no", "agency_id", "status", "starts_on", "ends_on", "signed_on",
     "confidentiality_signed_on", "permitted_channels", "permitted_buckets", "permitted_regions",
     "placement_days", "post_recall_grace_days", "retention_days", "reporting_cadence",
-    "version", "created_at", "updated_at",
+    "handover_fields", "version", "created_at", "updated_at",
 )
 # EntrustmentTerms field -> Contract column.
 ENTRUSTMENT_COLUMNS = {name: f"entrustment_{name}" for name in EntrustmentTerms.model_fields}

@@ -31,7 +31,7 @@ ContractRef = Contract | int | str  # the contract itself, its id, or its contra
 # ContractCreate fields stored in a column of the same name.
 PLAIN_TERM_FIELDS = (
     "starts_on", "ends_on", "signed_on", "confidentiality_signed_on", "permitted_buckets",
-    "permitted_regions", "placement_days", "post_recall_grace_days", "retention_days",
+    "permitted_regions", "placement_days", "post_recall_grace_days", "retention_days", "handover_fields",
 )
 
 
