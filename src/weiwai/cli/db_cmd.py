@@ -35,3 +35,16 @@ def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+@app.command("revision")
+def revision(message: str = typer.Option(..., "--message", "-m", help="What the schema change is.")) -> None:
+    """For developers: write a new migration from the difference between the models and the
+    database (which must be at the newest revision)."""
+    from alembic import command
+
+    from weiwai.config import get_settings
+    from weiwai.migrate import alembic_config
+
+    script = command.revision(alembic_config(get_settings().database_url), message=message, autogenerate=True)
+    console.print(f"wrote {script.path}" if script is not None else "nothing written")
