@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     session_max_age_seconds: int = 8 * 3600
+    # A signed-in session also ends after this long without a request.
+    session_idle_seconds: int = Field(default=30 * 60, gt=0)
+    # Send the session cookie over HTTPS only. Unset: on, except in demo mode (plain HTTP).
+    cookie_secure: bool | None = None
+    # Password sign-in attempts one client address may fail within login_window_seconds.
+    login_failures_per_client: int = Field(default=20, gt=0)
+    login_window_seconds: int = Field(default=15 * 60, gt=0)
     # Run due jobs (expiry, promises, month end, scorecards) in the server's background.
     # `weiwai serve` turns this on unless told --no-jobs; tests and other commands leave it off.
     run_jobs: bool = False

@@ -70,3 +70,10 @@ class InputRejected(DomainError):
 
         self.message = _("{count} error(s); nothing was written").format(count=len(self.errors))
         Exception.__init__(self, self.message)
+
+
+class PreconditionFailed(DomainError):
+    """An update named the version it read (If-Match) and the record has changed since."""
+
+    code = "precondition_failed"
+    http_status = 412

@@ -60,7 +60,7 @@ def world(use_db, fast_password_hashing):
 def client(use_db, fast_password_hashing):
     from weiwai.web.app import create_app
 
-    with TestClient(create_app()) as test_client:
+    with TestClient(create_app(), base_url="https://testserver") as test_client:
         yield test_client
 
 

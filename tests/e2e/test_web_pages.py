@@ -38,7 +38,7 @@ def fast_password_hashing(monkeypatch):
 def client(use_db, fast_password_hashing):
     from weiwai.web.app import create_app
 
-    with TestClient(create_app()) as test_client:
+    with TestClient(create_app(), base_url="https://testserver") as test_client:
         yield test_client
 
 
@@ -303,7 +303,7 @@ def test_unexpected_errors_are_problem_json_too(use_db):
 
     application = create_app()
     application.get("/api/v1/broken")(broken)
-    with TestClient(application, raise_server_exceptions=False) as test_client:
+    with TestClient(application, base_url="https://testserver", raise_server_exceptions=False) as test_client:
         response = test_client.get("/api/v1/broken")
     assert response.status_code == 500
     assert response.headers["content-type"] == "application/problem+json"

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from weiwai.db import Base, UtcDateTime, utcnow
@@ -91,3 +91,36 @@ class PromiseToPay(Base):
     status: Mapped[PromiseStatus] = mapped_column(String(16), default=PromiseStatus.pending)
     paid_amount: Mapped[Decimal] = mapped_column(MoneyColumn, default=Decimal("0.00"))
     evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class CaseAssignment(Base):
+    """Who in the agency works a case, and since when (history: one row per change).
+
+    The current assignee is also on the case (`Case.collector_user_id`), so that queues and
+    the visibility rule need no history query.
+    """
+
+    __tablename__ = "case_assignments"
+    __table_args__ = (Index("ix_case_assignments_case_time", "case_id", "assigned_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    collector_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None = unassigned
+    previous_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    assigned_by: Mapped[str] = mapped_column(String(100))
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class QueuePolicy(Base):
+    """The lender's rule for ordering agencies' work queues, as versioned, validated data."""
+
+    __tablename__ = "queue_policies"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    rules: Mapped[dict] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

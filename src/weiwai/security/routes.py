@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from weiwai.security import audit
 from weiwai.security.models import Role, User
 from weiwai.security.service import AuthenticationFailed, authenticate
-from weiwai.web.deps import SESSION_USER_KEY, CurrentUser, SessionDep
+from weiwai.web.deps import SESSION_USER_KEY, CurrentUser, SessionDep, start_session
 from weiwai.web.i18n_web import render
 from weiwai.web.pages import local_path
 
@@ -55,8 +55,7 @@ def login(
         # and the audit event.
         context = {"next": local_path(next), "username": username, "error": exc.message}
         return render(request, "login.html", context, status_code=401)
-    request.session.clear()
-    request.session[SESSION_USER_KEY] = user.id
+    start_session(request, user.id)
     return RedirectResponse(local_path(next), status_code=303)
 
 

@@ -125,8 +125,8 @@ def create_app() -> FastAPI:
         session_cookie=SESSION_COOKIE,
         max_age=settings.session_max_age_seconds,
         same_site="lax",
-        # Plain HTTP for the local demo; behind TLS this should become True.
-        https_only=False,
+        # Secure outside demo mode (the demo serves plain HTTP on localhost).
+        https_only=settings.cookie_secure if settings.cookie_secure is not None else not settings.demo_mode,
     )
     app.add_middleware(SecurityHeadersMiddleware)
 

@@ -1,0 +1,95 @@
+"""What each role may do, as data: one table, read by the routes, the tests and docs/roles.md.
+
+A route names the one permission it needs (`weiwai.web.deps.require`). Whether the
+principal may see the particular case, agency or statement is a separate question,
+answered by the data-level rules in `weiwai.security.scope`: a permission opens the
+route, the scope decides which rows it shows.
+
+API tokens of agency systems carry scopes: a subset of TOKEN_SCOPES, chosen when the
+token is created. A token may never do more than an agency manager.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from weiwai.security.models import Role
+
+
+class Permission(StrEnum):
+    portfolio_read = "portfolio.read"
+    personal_data_reveal = "personal_data.reveal"
+    agencies_read = "agencies.read"
+    agencies_write = "agencies.write"
+    contracts_read = "contracts.read"
+    contracts_write = "contracts.write"
+    contracts_approve = "contracts.approve"
+    screening_read = "screening.read"
+    screening_write = "screening.write"
+    placements_read = "placements.read"
+    placements_write = "placements.write"
+    cases_read = "cases.read"
+    cases_manage = "cases.manage"  # recall, reassign, extend, return: the lender's decisions
+    cases_assign = "cases.assign"  # give a case to one of the agency's collectors
+    queue_read = "queue.read"
+    queue_policy_write = "queue_policy.write"
+    actions_read = "actions.read"
+    actions_write = "actions.write"
+    handover_read = "handover.read"
+    handover_write = "handover.write"
+    handover_download = "handover.download"
+    payments_read = "payments.read"
+    payments_write = "payments.write"
+    statements_read = "statements.read"
+    evaluations_read = "evaluations.read"
+    scorecards_read = "scorecards.read"
+    jobs_read = "jobs.read"
+    jobs_run = "jobs.run"
+    users_read = "users.read"
+    users_write = "users.write"
+    tokens_manage = "tokens.manage"
+    audit_read = "audit.read"
+
+
+P = Permission
+
+# Everything lender staff may read about the book and its outsourcing, without changing it.
+_LENDER_READ = frozenset({
+    P.portfolio_read, P.agencies_read, P.contracts_read, P.screening_read, P.placements_read, P.cases_read,
+    P.queue_read, P.actions_read, P.handover_read, P.payments_read, P.statements_read, P.evaluations_read,
+    P.scorecards_read, P.jobs_read,
+})
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.admin: frozenset(Permission),
+    Role.operations: _LENDER_READ | {
+        P.personal_data_reveal, P.agencies_write, P.contracts_write, P.contracts_approve, P.screening_write,
+        P.placements_write, P.cases_manage, P.queue_policy_write, P.actions_write, P.handover_write,
+        P.handover_download, P.jobs_run,
+    },
+    Role.compliance: _LENDER_READ | {P.personal_data_reveal, P.contracts_approve, P.audit_read},
+    Role.infosec: _LENDER_READ | {P.personal_data_reveal, P.users_read, P.tokens_manage, P.audit_read},
+    Role.finance: _LENDER_READ | {P.payments_write},
+    Role.auditor: _LENDER_READ | {P.users_read, P.audit_read},
+    Role.agency_manager: frozenset({
+        P.agencies_read, P.contracts_read, P.cases_read, P.cases_assign, P.queue_read, P.actions_read,
+        P.actions_write, P.handover_read, P.handover_download, P.statements_read, P.scorecards_read,
+        P.users_read, P.users_write, P.tokens_manage,
+    }),
+    Role.collector: frozenset({P.cases_read, P.queue_read, P.actions_read, P.actions_write}),
+}
+
+# What an agency system's API token may be granted (a token acts for its whole agency).
+TOKEN_SCOPES = frozenset({
+    P.cases_read, P.queue_read, P.actions_read, P.actions_write, P.handover_read, P.handover_download,
+})
+DEFAULT_TOKEN_SCOPES = frozenset({P.cases_read, P.actions_read, P.actions_write})
+
+
+def permissions_of(role: Role) -> frozenset[Permission]:
+    return ROLE_PERMISSIONS[Role(role)]
+
+
+def roles_with(permission: Permission) -> list[Role]:
+    """The roles holding `permission`, in the order of the Role enum."""
+    return [role for role in Role if permission in ROLE_PERMISSIONS[role]]

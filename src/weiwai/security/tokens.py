@@ -1,0 +1,147 @@
+"""API tokens of agency systems: issue (shown once), verify on every call, revoke.
+
+A token reads `ww_<prefix>_<secret>`. Only the prefix and the SHA-256 digest of the whole
+token are stored, so a copy of the database yields no usable token. Every use is written
+to `api_token_uses`, refused ones included (see weiwai.web.deps for how a use survives a
+request that fails).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from weiwai.agencies.models import Agency, AgencyStatus
+from weiwai.db import utcnow
+from weiwai.errors import DomainError, NotFound, RuleViolation
+from weiwai.i18n import _
+from weiwai.security import audit
+from weiwai.security.models import ApiToken, ApiTokenUse
+from weiwai.security.permissions import DEFAULT_TOKEN_SCOPES, TOKEN_SCOPES, Permission
+
+TOKEN_RE = re.compile(r"^ww_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43})$")
+MAX_TOKEN_LIFETIME = timedelta(days=366)
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+# Agencies whose tokens still work: a suspended or terminated agency's systems are cut off.
+TOKEN_AGENCY_STATUSES = frozenset({AgencyStatus.active})
+
+
+class TokenRefused(DomainError):
+    code = "invalid_token"
+    http_status = 401
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: ApiToken
+    secret: str  # the whole token, to be shown once and never again
+
+
+def digest(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+def issue_token(
+    *,
+    session: Session,
+    agency_id: int,
+    name: str,
+    scopes: frozenset[Permission] | set[Permission] | None = None,
+    lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+    actor: str,
+    now: datetime | None = None,
+) -> IssuedToken:
+    """Create a token for an agency's system; the returned secret is the only copy."""
+    now = now or utcnow()
+    if session.get(Agency, agency_id) is None:
+        raise NotFound(_("no agency {ref}").format(ref=agency_id))
+    name = name.strip()
+    if not name or len(name) > 100:
+        raise RuleViolation(_("a token needs a name of 1-100 characters"), code="invalid_token_name")
+    scopes = frozenset(DEFAULT_TOKEN_SCOPES if scopes is None else (Permission(s) for s in scopes))
+    if not scopes:
+        raise RuleViolation(_("a token needs at least one scope"), code="invalid_scope")
+    if not scopes <= TOKEN_SCOPES:
+        extra = ", ".join(sorted(scopes - TOKEN_SCOPES))
+        raise RuleViolation(
+            _("scopes {scopes} cannot be given to a token; allowed: {allowed}").format(
+                scopes=extra, allowed=", ".join(sorted(TOKEN_SCOPES))),
+            code="invalid_scope",
+        )
+    if lifetime <= timedelta(0) or lifetime > MAX_TOKEN_LIFETIME:
+        raise RuleViolation(
+            _("a token lives between 1 and {days} days").format(days=MAX_TOKEN_LIFETIME.days), code="invalid_lifetime"
+        )
+    prefix = "".join(secrets.choice("ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789") for _i in range(12))
+    raw = f"ww_{prefix}_{secrets.token_urlsafe(32)}"
+    token = ApiToken(
+        agency_id=agency_id, name=name, prefix=prefix, token_sha256=digest(raw), scopes=sorted(scopes),
+        created_by=actor, created_at=now, expires_at=now + lifetime,
+    )
+    session.add(token)
+    session.flush()
+    audit.record(session=session, actor=actor, action="token.issue", entity="api_token", entity_id=token.id,
+                 details={"agency_id": agency_id, "name": name, "scopes": sorted(scopes),
+                          "expires_at": token.expires_at.isoformat()})
+    return IssuedToken(token=token, secret=raw)
+
+
+def revoke_token(*, session: Session, token_id: int, actor: str, agency_id: int | None = None) -> ApiToken:
+    """Revoke a token at once (idempotent); `agency_id` limits it to that agency's tokens."""
+    token = session.get(ApiToken, token_id)
+    if token is None or (agency_id is not None and token.agency_id != agency_id):
+        raise NotFound(_("no token {ref}").format(ref=token_id))
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        token.revoked_by = actor
+        audit.record(session=session, actor=actor, action="token.revoke", entity="api_token", entity_id=token.id,
+                     details={"agency_id": token.agency_id, "name": token.name})
+    return token
+
+
+def verify_token(
+    *, session: Session, raw: str, method: str, path: str, client: str | None, now: datetime | None = None
+) -> tuple[ApiToken | None, ApiTokenUse]:
+    """The live token for `raw` (or None) and the record of this use, already added to the session.
+
+    The caller raises TokenRefused when the token is None, after making sure the use is
+    committed.
+    """
+    now = now or utcnow()
+    match = TOKEN_RE.match(raw)
+    prefix = match.group(1) if match else raw[3:15] if raw.startswith("ww_") else ""
+    row = None
+    if match:
+        row = session.execute(
+            select(ApiToken, Agency.status).join(Agency, Agency.id == ApiToken.agency_id).where(ApiToken.prefix == prefix)
+        ).first()
+    token, agency_status = (row.ApiToken, row.status) if row else (None, None)
+    outcome = _refusal(token, agency_status, raw, now)
+    use = ApiTokenUse(token_id=token.id if token else None, prefix=prefix[:16], used_at=now, method=method[:8],
+                      path=path[:300], client=(client or "")[:64] or None, outcome=outcome)
+    session.add(use)
+    # No `last_used_at` on the token row: updating one row per call would make every
+    # concurrent call of an agency's system wait for the others. The uses table has it.
+    return (token if outcome == "accepted" else None), use
+
+
+def _refusal(token: ApiToken | None, agency_status: str | None, raw: str, now: datetime) -> str:
+    if token is None:
+        return "unknown"
+    # Constant-time comparison: the digest must not leak through timing.
+    if not hmac.compare_digest(token.token_sha256, digest(raw)):
+        return "wrong_secret"
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at <= now:
+        return "expired"
+    if agency_status not in TOKEN_AGENCY_STATUSES:
+        return "agency_inactive"
+    return "accepted"
