@@ -1,4 +1,4 @@
-"""`weiwai user …`: create and list the people who sign in.
+"""`weiwai user …`: create, list, deactivate and reactivate the people who sign in, reset passwords.
 
 The password is prompted for (twice, hidden) or read from standard input with
 --password-stdin, never taken as an argument where shell history would keep it.
@@ -86,3 +86,51 @@ def list_users() -> None:
                 user.last_login_at.isoformat(timespec="minutes") if user.last_login_at else "",
             )
     console.print(table)
+
+
+def _set_active(username: str, active: bool) -> str:
+    from weiwai.cli.portfolio_cmd import cli_actor
+    from weiwai.db import session_scope
+    from weiwai.security.service import find_user, update_user
+
+    with session_scope() as session:
+        user = update_user(session=session, user=find_user(session=session, username=username), is_active=active,
+                           actor=cli_actor())
+        return user.username
+
+
+@app.command("deactivate")
+def deactivate(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Stop a user from signing in; their open sessions stop working at once."""
+    name = _set_active(username, False)
+    console.print(_("Deactivated user {username}.").format(username=name), highlight=False)
+
+
+@app.command("activate")
+def activate(username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Let a deactivated user sign in again."""
+    name = _set_active(username, True)
+    console.print(_("Reactivated user {username}.").format(username=name), highlight=False)
+
+
+@app.command("reset-password")
+def reset_password(
+    username: Annotated[str, typer.Argument(help="Login name.")],
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the new password from the first line of standard input.")
+    ] = False,
+) -> None:
+    """Set a new password for a user (also lifts a lockout)."""
+    from weiwai.cli.portfolio_cmd import cli_actor
+    from weiwai.db import session_scope
+    from weiwai.security.service import find_user, set_password
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt(_("New password"), hide_input=True, confirmation_prompt=True)
+    with session_scope() as session:
+        user = set_password(session=session, user=find_user(session=session, username=username),
+                            new_password=password, actor=cli_actor(), own=False)
+        name = user.username
+    console.print(_("Password of {username} reset.").format(username=name), highlight=False)

@@ -38,6 +38,11 @@ class User(Base):
     # run of failures keeps the account locked (see weiwai.security.service).
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Edits by people (name, active, password) bump the version (the ETag); sign-ins do
+    # not, so that a login does not invalidate an administrator's If-Match.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class AuditEvent(Base):

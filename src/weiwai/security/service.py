@@ -1,26 +1,33 @@
-"""People who sign in: creating users and authenticating them, with a simple lockout.
+"""People who sign in: creating, changing and authenticating them, with a simple lockout.
 
 Every sign-in attempt, successful or not, is an audit event. Five consecutive failures
 lock the account for fifteen minutes. A failed attempt always gets the same answer
 (unknown user, wrong password, locked or deactivated), so the answer reveals nothing
 about which usernames exist; the audit event records the actual reason.
+
+Who may manage whom: an administrator (a lender principal holding users.write) any
+user; an agency manager only the collectors of their own agency (another agency's users
+answer 404, their own agency's other users 403). API tokens manage no one. Every change
+is an audit event.
 """
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
 from weiwai.agencies.models import Agency
 from weiwai.db import utcnow
-from weiwai.errors import Conflict, DomainError, RuleViolation
+from weiwai.errors import Conflict, DomainError, NotFound, RuleViolation
 from weiwai.i18n import _
 from weiwai.security import audit
-from weiwai.security.models import Role, User
+from weiwai.security.models import AuditEvent, Role, User
+from weiwai.security.permissions import Permission
 from weiwai.security.passwords import hash_password, needs_rehash, spend_verification_time, verify_password
 
 MAX_FAILED_LOGINS = 5
@@ -31,10 +38,20 @@ MAX_PASSWORD_LENGTH = 256
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 AGENCY_ROLES = frozenset({Role.agency_manager, Role.collector})
 
+if TYPE_CHECKING:
+    from weiwai.web.deps import Principal
+
 
 class AuthenticationFailed(DomainError):
     code = "authentication_failed"
     http_status = 401
+
+
+class Forbidden(DomainError):
+    """The principal is known but may not do this (HTTP 403)."""
+
+    code = "forbidden"
+    http_status = 403
 
 
 def normalise_username(username: str) -> str:
@@ -199,3 +216,178 @@ def list_users(*, session: Session) -> list[tuple[User, str | None]]:
         select(User, Agency.code).outerjoin(Agency, User.agency_id == Agency.id).order_by(User.username)
     ).all()
     return [(row.User, row.code) for row in rows]
+
+
+# --- managing users ---------------------------------------------------------------------
+
+
+def search_users(
+    *,
+    session: Session,
+    role: Role | None = None,
+    agency_id: int | None = None,
+    active: bool | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[tuple[User, str | None]], int]:
+    """One page of users (with their agency's code) by username, and how many match in all."""
+    query = select(User, Agency.code).outerjoin(Agency, User.agency_id == Agency.id)
+    if role is not None:
+        query = query.where(User.role == Role(role).value)
+    if agency_id is not None:
+        query = query.where(User.agency_id == agency_id)
+    if active is not None:
+        query = query.where(User.is_active.is_(active))
+    total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = session.execute(query.order_by(User.username, User.id).offset(offset).limit(limit)).all()
+    return [(row.User, row.code) for row in rows], total or 0
+
+
+def get_user(*, session: Session, user_id: int) -> User:
+    """The user by id, or NotFound."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(_("no user {ref}").format(ref=user_id))
+    return user
+
+
+def find_user(*, session: Session, username: str) -> User:
+    """The user by username (trimmed, any case), or NotFound."""
+    user = session.scalar(select(User).where(User.username == normalise_username(username)))
+    if user is None:
+        raise NotFound(_("no user {ref}").format(ref=username))
+    return user
+
+
+def visible_user(*, session: Session, principal: Principal, user_id: int) -> User:
+    """The user if `principal` may see them (lender staff: all; agency users: their own agency)."""
+    user = session.get(User, user_id)
+    if user is None or not (principal.is_lender or (principal.agency_id is not None
+                                                    and user.agency_id == principal.agency_id)):
+        raise NotFound(_("no user {ref}").format(ref=user_id))
+    return user
+
+
+def check_may_manage(principal: Principal, user: User) -> None:
+    """Forbidden unless `principal` may change `user` (see the module's docstring)."""
+    if principal.is_token or not principal.can(Permission.users_write):
+        raise Forbidden(_("you may not manage users"))
+    if principal.is_lender:
+        return
+    if principal.agency_id is None or user.agency_id != principal.agency_id:
+        raise NotFound(_("no user {ref}").format(ref=user.id))
+    if Role(user.role) != Role.collector:
+        raise Forbidden(_("an agency manager manages only the collectors of their agency"))
+
+
+def agency_for_new_user(principal: Principal, role: Role | str, agency_id: int | None) -> int | None:
+    """The agency a user created by `principal` belongs to; Forbidden or NotFound when not theirs to create."""
+    if principal.is_token or not principal.can(Permission.users_write):
+        raise Forbidden(_("you may not manage users"))
+    if principal.is_lender:
+        return agency_id
+    if principal.agency_id is None or (agency_id is not None and agency_id != principal.agency_id):
+        raise NotFound(_("no agency {ref}").format(ref=agency_id))
+    if role != Role.collector:
+        raise Forbidden(_("an agency manager manages only the collectors of their agency"))
+    return principal.agency_id
+
+
+def _save(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict(_("someone else changed this user at the same time; reload and try again")) from exc
+
+
+def update_user(
+    *,
+    session: Session,
+    user: User,
+    display_name: str | None = None,
+    is_active: bool | None = None,
+    actor: str,
+    acting_user_id: int | None = None,
+) -> User:
+    """Change a user's display name or whether they may sign in; deactivation ends their sessions at once."""
+    changes: dict[str, list] = {}
+    if display_name is not None:
+        display_name = display_name.strip()
+        if not display_name or len(display_name) > 100:
+            raise RuleViolation(_("a display name is required"), code="invalid_display_name")
+        if display_name != user.display_name:
+            changes["display_name"] = [user.display_name, display_name]
+            user.display_name = display_name
+    if is_active is not None and is_active != user.is_active:
+        if not is_active and acting_user_id == user.id:
+            raise RuleViolation(_("you cannot deactivate yourself"), code="cannot_deactivate_self")
+        changes["is_active"] = [user.is_active, is_active]
+        user.is_active = is_active
+    if not changes:
+        return user
+    user.version += 1
+    _save(session)
+    action = "user.update"
+    if "is_active" in changes:
+        action = "user.activate" if is_active else "user.deactivate"
+    audit.record(session=session, actor=actor, action=action, entity="user", entity_id=user.id,
+                 details={"username": user.username, "changes": changes})
+    return user
+
+
+def set_password(*, session: Session, user: User, new_password: str, actor: str, own: bool) -> User:
+    """Store a new password: the user's own change (`own`), or a reset by someone else, which also unlocks."""
+    _check_password(new_password, user.username)
+    if verify_password(user.password_hash, new_password):
+        raise RuleViolation(_("the new password must differ from the current one"), code="weak_password")
+    user.password_hash = hash_password(new_password)
+    user.failed_logins = 0
+    user.locked_until = None
+    user.version += 1
+    _save(session)
+    audit.record(session=session, actor=actor, action="user.password_change" if own else "user.password_reset",
+                 entity="user", entity_id=user.id, details={"username": user.username})
+    return user
+
+
+# --- the audit log ----------------------------------------------------------------------
+
+
+def search_audit_events(
+    *,
+    session: Session,
+    actor: str | None = None,
+    action: str | None = None,
+    entity: str | None = None,
+    entity_id: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AuditEvent], int]:
+    """One page of audit events, newest first, and how many match in all.
+
+    `action` ending in `*` matches by prefix (`login.*`); `since` is inclusive, `until`
+    exclusive.
+    """
+    query = select(AuditEvent)
+    if actor is not None:
+        query = query.where(AuditEvent.actor == actor)
+    if action is not None:
+        if action.endswith("*"):
+            prefix = action.rstrip("*").replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            query = query.where(AuditEvent.action.like(prefix + "%", escape="\\"))
+        else:
+            query = query.where(AuditEvent.action == action)
+    if entity is not None:
+        query = query.where(AuditEvent.entity == entity)
+    if entity_id is not None:
+        query = query.where(AuditEvent.entity_id == entity_id)
+    if since is not None:
+        query = query.where(AuditEvent.occurred_at >= since)
+    if until is not None:
+        query = query.where(AuditEvent.occurred_at < until)
+    total = session.scalar(select(func.count()).select_from(query.subquery()))
+    events = session.scalars(query.order_by(AuditEvent.occurred_at.desc(), AuditEvent.id.desc())
+                             .offset(offset).limit(limit)).all()
+    return list(events), total or 0

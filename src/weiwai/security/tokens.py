@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from weiwai.agencies.models import Agency, AgencyStatus
@@ -145,3 +145,72 @@ def _refusal(token: ApiToken | None, agency_status: str | None, raw: str, now: d
     if agency_status not in TOKEN_AGENCY_STATUSES:
         return "agency_inactive"
     return "accepted"
+
+
+# --- listing ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenListing:
+    token: ApiToken
+    agency_code: str
+    last_used_at: datetime | None  # the last accepted use, from api_token_uses
+
+
+def token_status(token: ApiToken, now: datetime | None = None) -> str:
+    """active, expired or revoked."""
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at <= (now or utcnow()):
+        return "expired"
+    return "active"
+
+
+def _last_used():
+    return (
+        select(func.max(ApiTokenUse.used_at))
+        .where(ApiTokenUse.token_id == ApiToken.id, ApiTokenUse.outcome == "accepted")
+        .correlate(ApiToken)
+        .scalar_subquery()
+    )
+
+
+def list_tokens(
+    *, session: Session, agency_id: int | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[TokenListing], int]:
+    """One page of tokens (newest first) of one agency, or of all when `agency_id` is None, and the total."""
+    query = select(ApiToken, Agency.code, _last_used().label("last_used_at")).join(
+        Agency, Agency.id == ApiToken.agency_id
+    )
+    count = select(func.count(ApiToken.id))
+    if agency_id is not None:
+        query = query.where(ApiToken.agency_id == agency_id)
+        count = count.where(ApiToken.agency_id == agency_id)
+    total = session.scalar(count) or 0
+    rows = session.execute(query.order_by(ApiToken.id.desc()).offset(offset).limit(limit)).all()
+    return [TokenListing(token=row.ApiToken, agency_code=row.code, last_used_at=row.last_used_at) for row in rows], total
+
+
+def get_token(*, session: Session, token_id: int, agency_id: int | None = None) -> TokenListing:
+    """One token with its last use; NotFound when missing or (with `agency_id`) another agency's."""
+    row = session.execute(
+        select(ApiToken, Agency.code, _last_used().label("last_used_at"))
+        .join(Agency, Agency.id == ApiToken.agency_id)
+        .where(ApiToken.id == token_id)
+    ).first()
+    if row is None or (agency_id is not None and row.ApiToken.agency_id != agency_id):
+        raise NotFound(_("no token {ref}").format(ref=token_id))
+    return TokenListing(token=row.ApiToken, agency_code=row.code, last_used_at=row.last_used_at)
+
+
+def list_token_uses(
+    *, session: Session, token_id: int, agency_id: int | None = None, offset: int = 0, limit: int = 50
+) -> tuple[list[ApiTokenUse], int]:
+    """One page of a token's access log, newest first, and the total."""
+    get_token(session=session, token_id=token_id, agency_id=agency_id)
+    total = session.scalar(select(func.count(ApiTokenUse.id)).where(ApiTokenUse.token_id == token_id)) or 0
+    uses = session.scalars(
+        select(ApiTokenUse).where(ApiTokenUse.token_id == token_id)
+        .order_by(ApiTokenUse.used_at.desc(), ApiTokenUse.id.desc()).offset(offset).limit(limit)
+    ).all()
+    return list(uses), total

@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError as DBAPIDataError
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
@@ -182,6 +183,14 @@ def _add_error_handlers(app: FastAPI) -> None:
         for name, value in (exc.headers or {}).items():
             response.headers[name] = value
         return response
+
+    @app.exception_handler(DBAPIDataError)
+    async def _data_error(request: Request, exc: DBAPIDataError) -> Response:
+        # The database refused a value (a NUL byte in text, a number out of range) that the
+        # request's validation let through: the client's input, not a server fault.
+        if is_page(request):
+            return error_page(request, 422, None)
+        return problem(422, "invalid_value", _phrase(422), "a value in the request cannot be stored or compared")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
