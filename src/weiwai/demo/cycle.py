@@ -95,6 +95,10 @@ def run_cycle(*, session: Session, today: date, days: int, seed: int, work_dir: 
     cases = _load_cases(session=session, batch_id=batch.id, rng=rng)
     report = CycleReport(batch_no=batch.batch_no, cases=len(cases))
     _hand_over(session=session, batch_no=batch.batch_no, out_dir=work_dir / "handover", at=placed_at)
+    # Each agency's managers share its cases among its collectors, so demo collectors have a queue.
+    from weiwai.collection.assignment import distribute_everywhere
+
+    distribute_everywhere(session=session, actor="demo:managers", today=start, at=placed_at)
 
     due_payments: dict[date, list[tuple[SimCase, Decimal]]] = defaultdict(list)
     txn_counter = 0
