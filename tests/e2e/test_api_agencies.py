@@ -134,7 +134,8 @@ def test_an_agency_and_its_contract_through_the_api(api):
     page = ok(client.get(f"{API}/contracts", params={"usable_on": today_local().isoformat(), "agency_id": agency_id}))
     assert page["total"] == 1 and page["items"][0]["contract_no"] == "HZ-ANXIN-2025-01"
     assert ok(client.get(f"{API}/agencies", params={"region": "江苏", "status": "active"}))["total"] == 1
-    assert ok(client.get(f"{API}/agencies", params={"region": "北京"})) == {"items": [], "total": 0}
+    assert ok(client.get(f"{API}/agencies", params={"region": "北京"})) == {
+        "items": [], "total": 0, "offset": 0, "limit": 50}
 
 
 def test_errors_are_problem_documents(api):
@@ -177,14 +178,13 @@ def test_roles_decide_who_may_write(api):
     ok(client.post(f"{API}/agencies/{agency_id}/status", json={"to": "suspended", "reason": "contract suspended"}))
 
 
-@pytest.mark.parametrize("role", [Role.agency_manager, Role.collector])
-def test_agency_users_see_only_their_own_agency(api, role):
+def test_agency_managers_see_only_their_own_agency(api):
     client, sign_in = api
     own_id, own_contract = register_active_agency(client, "HZ-A", "91330106MA2H3K7L5P", "A-1")
     other_id, other_contract = register_active_agency(client, "SZ-B", "91440300708461136T", "B-1")
     assert ok(client.get(f"{API}/agencies"))["total"] == 2
 
-    sign_in(role, agency_id=own_id, username="agent")
+    sign_in(Role.agency_manager, agency_id=own_id, username="agent")
     assert [a["code"] for a in ok(client.get(f"{API}/agencies"))["items"]] == ["HZ-A"]
     assert ok(client.get(f"{API}/agencies/{own_id}"))["code"] == "HZ-A"
     assert [c["contract_no"] for c in ok(client.get(f"{API}/contracts"))["items"]] == ["A-1"]
@@ -196,15 +196,66 @@ def test_agency_users_see_only_their_own_agency(api, role):
                  f"/contracts/{other_contract}/status-history"):
         problem(client.get(API + path), 404, "not_found")
     problem(client.get(f"{API}/contracts", params={"agency_id": other_id}), 404, "not_found")
+    problem(client.get(f"{API}/contracts", params={"agency_id": other_id + 99}), 404, "not_found")
 
     assert client.patch(f"{API}/agencies/{own_id}", json={"capacity_cases": 1}).status_code == 403
     assert client.post(f"{API}/contracts/{own_contract}/status",
                        json={"to": "suspended", "reason": "x"}).status_code == 403
 
 
+def test_collectors_do_not_read_agencies_or_contracts(api):
+    client, sign_in = api
+    own_id, own_contract = register_active_agency(client, "HZ-A", "91330106MA2H3K7L5P", "A-1")
+    sign_in(Role.collector, agency_id=own_id, username="agent")
+    for path in ("/agencies", f"/agencies/{own_id}", "/contracts", f"/contracts/{own_contract}"):
+        problem(client.get(API + path), 403, "forbidden")
+
+
 def test_an_agency_user_without_an_agency_sees_nothing(api):
     client, sign_in = api
     register_active_agency(client, "HZ-A", "91330106MA2H3K7L5P", "A-1")
-    sign_in(Role.collector, agency_id=None)
-    assert ok(client.get(f"{API}/agencies")) == {"items": [], "total": 0}
-    assert ok(client.get(f"{API}/contracts")) == {"items": [], "total": 0}
+    sign_in(Role.agency_manager, agency_id=None)
+    assert ok(client.get(f"{API}/agencies"))["items"] == []
+    assert ok(client.get(f"{API}/contracts"))["total"] == 0
+
+
+def test_single_records_carry_an_etag_and_stale_writes_answer_412(api):
+    client, _ = api
+    agency_id, contract_id = register_active_agency(client, "HZ-A", "91330106MA2H3K7L5P", "A-1")
+    read = client.get(f"{API}/agencies/{agency_id}")
+    etag = read.headers["etag"]
+    assert etag.startswith('"') and etag.endswith('"')
+    patched = client.patch(f"{API}/agencies/{agency_id}", json={"capacity_cases": 10}, headers={"If-Match": etag})
+    assert patched.status_code == 200, patched.text
+    assert patched.headers["etag"] != etag
+    assert patched.headers["etag"] == client.get(f"{API}/agencies/{agency_id}").headers["etag"]
+    stale = client.patch(f"{API}/agencies/{agency_id}", json={"capacity_cases": 20}, headers={"If-Match": etag})
+    problem(stale, 412, "precondition_failed")
+    problem(client.post(f"{API}/agencies/{agency_id}/status", json={"to": "suspended", "reason": "x"},
+                        headers={"If-Match": etag}), 412, "precondition_failed")
+    assert ok(client.get(f"{API}/agencies/{agency_id}"))["capacity_cases"] == 10
+    ok(client.patch(f"{API}/agencies/{agency_id}", json={"capacity_cases": 30}, headers={"If-Match": "*"}))
+
+    contract = client.get(f"{API}/contracts/{contract_id}")
+    contract_etag = contract.headers["etag"]
+    suspended = client.post(f"{API}/contracts/{contract_id}/status", json={"to": "suspended", "reason": "audit"},
+                            headers={"If-Match": contract_etag})
+    assert suspended.status_code == 200, suspended.text
+    problem(client.post(f"{API}/contracts/{contract_id}/status", json={"to": "active", "reason": "again"},
+                        headers={"If-Match": contract_etag}), 412, "precondition_failed")
+    problem(client.patch(f"{API}/contracts/{contract_id}", json={"placement_days": 30},
+                         headers={"If-Match": contract_etag}), 412, "precondition_failed")
+    assert ok(client.get(f"{API}/contracts/{contract_id}"))["status"] == "suspended"
+
+
+def test_text_with_a_nul_character_is_refused_not_a_server_error(api):
+    """PostgreSQL cannot store NUL in text: it is a 422, before anything reaches the database."""
+    client, _ = api
+    agency = created(client.post(f"{API}/agencies", json=example("agency.yaml")))
+    for response in (
+        client.patch(f"{API}/agencies/{agency['id']}", json={"contact_person": "a\u0000b"}),
+        client.post(f"{API}/agencies/{agency['id']}/status", json={"to": "approved", "reason": "x\u0000"}),
+        client.get(f"{API}/agencies", params={"region": "广\u0000东"}),
+        client.get(f"{API}/agencies/{2**40}"),
+    ):
+        problem(response, 422, "validation_error")

@@ -1,5 +1,5 @@
 """The portfolio API end to end, signed in through the login form: money as strings,
-filters and pages, masking and audited reveal, and agency users kept out with 404."""
+filters and pages, masking and audited reveal, and agency users kept out by permission (403)."""
 
 import warnings
 from datetime import timedelta
@@ -161,7 +161,7 @@ def test_reveal_needs_a_reason(client, world):
         assert session.scalars(select(AuditEvent).where(AuditEvent.action == "reveal")).all() == []
 
 
-def test_agency_roles_get_404_on_every_portfolio_route(client, world):
+def test_agency_roles_get_403_on_every_portfolio_route(client, world):
     for role in ("agency_manager", "collector"):
         signed_in(client, role)
         _assert_portfolio_is_invisible(client, world["debtor_id"])
@@ -169,7 +169,7 @@ def test_agency_roles_get_404_on_every_portfolio_route(client, world):
 
 
 def _assert_portfolio_is_invisible(client, debtor: int) -> None:
-    requests = [
+    reading = [
         ("get", f"{API}/portfolio/summary", None),
         ("get", f"{API}/accounts", None),
         ("get", f"{API}/accounts?limit=9999", None),
@@ -178,15 +178,19 @@ def _assert_portfolio_is_invisible(client, debtor: int) -> None:
         ("get", f"{API}/accounts/API-1/history", None),
         ("get", f"{API}/debtors/{debtor}", None),
         ("get", f"{API}/debtors/999999", None),
+    ]
+    revealing = [
         ("post", f"{API}/debtors/{debtor}/reveal", {"reason": "x"}),
+        ("post", f"{API}/debtors/999999/reveal", {"reason": "x"}),
         ("post", f"{API}/debtors/{debtor}/reveal", {}),
     ]
-    bodies = set()
-    for method, url, payload in requests:
-        response = client.request(method, url, json=payload)
-        bodies.add(repr(problem(response, 404, "not_found")))
-    # Existing and missing things look exactly alike.
-    assert len(bodies) == 1
+    for requests in (reading, revealing):
+        bodies = set()
+        for method, url, payload in requests:
+            response = client.request(method, url, json=payload)
+            bodies.add(repr(problem(response, 403, "forbidden")))
+        # Refused by the route, before anything is looked up: existing and missing things look alike.
+        assert len(bodies) == 1
 
 
 def test_me_describes_the_signed_in_user(client, world):

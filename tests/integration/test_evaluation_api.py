@@ -66,8 +66,9 @@ def test_lender_staff_get_the_batch_evaluation(scene, client_as):
 def test_agency_users_cannot_see_evaluations(scene, client_as):
     batch, a, _b = scene
     for role in (Role.agency_manager, Role.collector):
-        response = client_as(role, a.id).get(f"/api/v1/evaluations/batches/{batch.batch_no}")
-        assert response.status_code == 404
+        for path in (f"/api/v1/evaluations/batches/{batch.batch_no}", "/api/v1/evaluations/batches/NOPE"):
+            response = client_as(role, a.id).get(path)
+            assert response.status_code == 403  # the same whether the batch exists or not
 
 
 def test_unknown_batch_is_404(scene, client_as):
@@ -109,9 +110,10 @@ def test_an_agency_manager_sees_only_its_own_scorecards(scene, client_as):
     rollup = next(item for item in body["items"] if item["bucket"] == "*")
     assert rollup["metrics"]["recovery_rate_amount"] == "0.300000"
     assert client.get("/api/v1/scorecards", params={"agency_id": b.id}).status_code == 404
+    assert client.get("/api/v1/scorecards", params={"agency_id": b.id + 999}).status_code == 404
     assert client.get("/api/v1/scorecards", params={"agency_id": a.id}).json()["total"] == 3
 
 
 def test_collectors_see_no_scorecards(scene, client_as):
     _batch, a, _b = scene
-    assert client_as(Role.collector, a.id).get("/api/v1/scorecards").status_code == 404
+    assert client_as(Role.collector, a.id).get("/api/v1/scorecards").status_code == 403

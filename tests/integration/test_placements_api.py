@@ -64,16 +64,27 @@ def test_place_over_http(client, book):
     case_no = f"C{batch_no[1:]}-000001"
     case = client.get(f"{API}/cases/{case_no}")
     assert case.status_code == 200 and case.json()["status"] == "placed"
-    extended = client.post(f"{API}/cases/{case_no}/extend", json={"days": 7, "reason": "promise"})
+    assert case.headers["ETag"] == f'"{case.json()["version"]}"'
+    extended = client.post(f"{API}/cases/{case_no}/extend", json={"days": 7, "reason": "promise"},
+                           headers={"If-Match": case.headers["ETag"]})
     assert extended.status_code == 200 and extended.json()["extended_count"] == 1
+    assert extended.headers["ETag"] != case.headers["ETag"]
+    stale = client.post(f"{API}/cases/{case_no}/extend", json={"days": 7, "reason": "again"},
+                        headers={"If-Match": case.headers["ETag"]})
+    assert stale.status_code == 412 and stale.json()["code"] == "precondition_failed"
+    assert client.get(f"{API}/cases/{case_no}").json()["extended_count"] == 1
     recalled = client.post(f"{API}/cases/recall", json={"batch": batch_no, "reason": "review"})
     assert recalled.status_code == 200 and len(recalled.json()["cases"]) == 4
     assert recalled.json()["closed_batches"] == [batch_no]
-    assert client.get(f"{API}/placements", params={"status": "closed"}).json()[0]["batch_no"] == batch_no
+    closed = client.get(f"{API}/placements", params={"status": "closed"}).json()
+    assert closed["total"] == 1 and closed["items"][0]["batch_no"] == batch_no
     assert client.post(f"{API}/cases/recall", json={"reason": "x"}).status_code == 422
     assert client.get(f"{API}/cases/NOPE").status_code == 404
     jobs = client.get(f"{API}/jobs")
     assert any(job["name"] == "expire_cases" for job in jobs.json())
+    assert client.get(f"{API}/jobs/runs").json() == {"items": [], "total": 0, "offset": 0, "limit": 50}
+    rule_sets = client.get(f"{API}/screening/rule-sets").json()
+    assert rule_sets["total"] == 1 and rule_sets["items"][0]["name"] == "http"
 
 
 def test_roles(client, book):
@@ -83,6 +94,29 @@ def test_roles(client, book):
     assert client.post(f"{API}/screening/rule-sets", json={"name": "x", "rules": {}}).status_code == 403
     assert client.post(f"{API}/placements", json={"rules": {}, "strategy": {"name": "equal_count"}}).status_code == 403
     assert client.post(f"{API}/jobs/run", json={}).status_code == 403
+    assert client.post(f"{API}/cases/recall", json={"batch": "B1", "reason": "x"}).status_code == 403
+    client.sign_in(Role.finance)
+    assert client.post(f"{API}/cases/NOPE/extend", json={"days": 1, "reason": "x"}).status_code == 403
     client.sign_in(Role.collector)
     assert client.post(f"{API}/screening/preview", json=rules).status_code == 403
     assert client.get(f"{API}/placements").status_code == 403
+    assert client.get(f"{API}/jobs").status_code == 403
+    # Forbidden by the route alone: the same answer whether the batch exists or not.
+    assert client.post(f"{API}/placements/NOPE/confirm").status_code == 403
+
+
+def test_a_batch_and_its_confirmation_are_idempotent(client, book):
+    body = {"rules": {"dpd": {"min": 1}}, "strategy": {"name": "equal_count", "seed": 1}, "as_of": AS_OF}
+    key = {"Idempotency-Key": "batch-2024-03-01"}
+    created = client.post(f"{API}/placements", json=body, headers=key)
+    again = client.post(f"{API}/placements", json=body, headers=key)
+    assert (created.status_code, again.status_code) == (201, 201)
+    assert again.json() == created.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert client.get(f"{API}/placements").json()["total"] == 1
+    batch_no = created.json()["batch_no"]
+    confirm_key = {"Idempotency-Key": "confirm-1"}
+    confirmed = client.post(f"{API}/placements/{batch_no}/confirm", headers=confirm_key)
+    replayed = client.post(f"{API}/placements/{batch_no}/confirm", headers=confirm_key)
+    assert confirmed.status_code == replayed.status_code == 200 and replayed.json() == confirmed.json()
+    # Without the key a second confirmation is refused as before.
+    assert client.post(f"{API}/placements/{batch_no}/confirm").json()["code"] == "batch_not_draft"

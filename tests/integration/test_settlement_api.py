@@ -88,7 +88,8 @@ def test_payments_list_filters_and_roles(client, world):
     assert by_agency["items"][0]["amount"] == "100.00"  # money as a string
     paged = finance.get(f"{API}/payments", params={"limit": 2, "offset": 2}).json()
     assert (paged["total"], len(paged["items"])) == (3, 1)
-    for username in ("compliance", "manager", "collector"):
+    assert as_user(client, "compliance").get(f"{API}/payments").json()["total"] == 3  # every lender role reads
+    for username in ("manager", "collector"):
         assert as_user(client, username).get(f"{API}/payments").status_code == 403
 
 
@@ -121,8 +122,9 @@ def test_statements_for_lender_roles(client, world):
     assert (issued["status"], issued["total"], issued["document_sha256"]) == ("issued", "15.00", world["issued_sha"])
     drafts = finance.get(f"{API}/statements", params={"status": "draft"}).json()
     assert [item["id"] for item in drafts["items"]] == [world["draft_id"]]
-    for username in ("operations", "compliance", "collector"):
-        assert as_user(client, username).get(f"{API}/statements").status_code == 403
+    for username in ("operations", "compliance"):  # every lender role reads statements
+        assert as_user(client, username).get(f"{API}/statements").json()["total"] == 2
+    assert as_user(client, "collector").get(f"{API}/statements").status_code == 403
 
 
 def test_agency_manager_sees_only_their_issued_statements(client, world):

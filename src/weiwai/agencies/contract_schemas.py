@@ -12,7 +12,17 @@ from typing import Annotated, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from weiwai.agencies.fields import INPUT_CONFIG, LongText, Money, Patch, Rate, Region, ShortText, unique_in_order
+from weiwai.agencies.fields import (
+    INPUT_CONFIG,
+    InputSchema,
+    LongText,
+    Money,
+    Patch,
+    Rate,
+    Region,
+    ShortText,
+    unique_in_order,
+)
 from weiwai.agencies.models import Channel, Contract, ContractStatus, ReportingCadence
 from weiwai.errors import RuleViolation
 from weiwai.handover.policy import validate_policy
@@ -29,7 +39,7 @@ def configured_bucket_labels() -> list[str]:
     return [band.label for band in get_settings().buckets]
 
 
-class RecoveryTier(BaseModel):
+class RecoveryTier(InputSchema):
     """Once a case's recovery rate reaches `min_recovery_rate`, `bonus_rate` is added."""
 
     model_config = INPUT_CONFIG
@@ -38,7 +48,7 @@ class RecoveryTier(BaseModel):
     bonus_rate: Rate
 
 
-class FeeSchedule(BaseModel):
+class FeeSchedule(InputSchema):
     """Commission by bucket at placement, optional recovery-rate bonuses, optional fixed fee."""
 
     model_config = INPUT_CONFIG
@@ -75,7 +85,7 @@ class FeeSchedule(BaseModel):
         return self
 
 
-class EntrustmentTerms(BaseModel):
+class EntrustmentTerms(InputSchema):
     """PIPL art. 21 (个人信息委托处理): what the agency may do with personal data, and how."""
 
     model_config = INPUT_CONFIG
@@ -92,7 +102,7 @@ class EntrustmentTerms(BaseModel):
         return unique_in_order(categories)
 
 
-class _ContractTermsValidation(BaseModel):
+class _ContractTermsValidation(InputSchema):
     """Validators shared by ContractCreate and ContractUpdate (fields may be absent in a patch)."""
 
     model_config = INPUT_CONFIG
@@ -267,8 +277,3 @@ def entrustment_of(contract: Contract) -> EntrustmentTerms:
     return EntrustmentTerms.model_validate(
         {name: getattr(contract, column) for name, column in ENTRUSTMENT_COLUMNS.items()}
     )
-
-
-class ContractPage(BaseModel):
-    items: list[ContractRead]
-    total: int

@@ -28,15 +28,36 @@ MAX_PAGE_SIZE = 200
 INPUT_CONFIG = ConfigDict(extra="forbid", coerce_numbers_to_str=True)
 
 
+def _holds_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+class InputSchema(BaseModel):
+    """Base of input schemas: unknown fields refused, and no text holding NUL (PostgreSQL cannot store it)."""
+
+    model_config = INPUT_CONFIG
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul_characters(cls, value):
+        if _holds_nul(value):
+            raise ValueError(_("text cannot contain the NUL character"))
+        return value
+
+
 def unique_in_order(values: list) -> list:
     """The values without repeats, first occurrence kept (lists people typed)."""
     return list(dict.fromkeys(values))
 
 
-class Patch(BaseModel):
+class Patch(InputSchema):
     """Base of update schemas: omitted fields stay as they are; required ones refuse null."""
-
-    model_config = INPUT_CONFIG
     nullable_fields: ClassVar[frozenset[str]] = frozenset()
 
     @field_validator("*", mode="before")

@@ -17,7 +17,6 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from weiwai.agencies.contract_schemas import (  # noqa: F401  (re-exported)
     ContractCreate,
-    ContractPage,
     ContractRead,
     ContractUpdate,
     EntrustmentTerms,
@@ -28,6 +27,7 @@ from weiwai.agencies.fields import (
     AGENCY_CODE_RE,
     EMAIL_RE,
     INPUT_CONFIG,
+    InputSchema,
     Money,
     Patch,
     Reason,
@@ -42,7 +42,7 @@ from weiwai.i18n import _
 # --- agencies ---------------------------------------------------------------------------
 
 
-class _AgencyFields(BaseModel):
+class _AgencyFields(InputSchema):
     """Validators shared by AgencyCreate and AgencyUpdate."""
 
     model_config = INPUT_CONFIG
@@ -140,12 +140,7 @@ class AgencyRead(BaseModel):
         return cls(**values, admission_missing=missing)
 
 
-class AgencyPage(BaseModel):
-    items: list[AgencyRead]
-    total: int
-
-
-class AdmissionCheckCreate(BaseModel):
+class AdmissionCheckCreate(InputSchema):
     model_config = INPUT_CONFIG
 
     item: AdmissionItem
@@ -172,7 +167,7 @@ class AdmissionCheckRead(BaseModel):
 StatusT = TypeVar("StatusT")
 
 
-class StatusChangeRequest(BaseModel, Generic[StatusT]):
+class StatusChangeRequest(InputSchema, Generic[StatusT]):
     model_config = INPUT_CONFIG
 
     to: StatusT

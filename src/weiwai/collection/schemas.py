@@ -15,11 +15,15 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstrai
 
 from weiwai.agencies.models import Channel
 from weiwai.collection.models import CollectionAction, Outcome, Party, PromiseStatus, PromiseToPay
+from weiwai.i18n import _
 from weiwai.portfolio.models import ContactRelation
 
-Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-RecordingRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Notes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+# No NUL anywhere (PostgreSQL cannot store it); references are printable.
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100,
+                                       pattern=r"^[^\x00-\x1f\x7f]+$")]
+RecordingRef = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200,
+                                                pattern=r"^[^\x00-\x1f\x7f]+$")]
+Notes = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000, pattern=r"^[^\x00]+$")]
 IdempotencyKey = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=r"^[\x21-\x7e]+$")
 ]
@@ -27,8 +31,8 @@ PhoneIndex = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^
 PromiseAmount = Annotated[Decimal, Field(max_digits=18, decimal_places=2)]
 
 
-class ActionCreate(BaseModel):
-    """One collection action as an agency reports it."""
+class ActionFields(BaseModel):
+    """One collection action as an agency reports it (without a retry key)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -44,7 +48,8 @@ class ActionCreate(BaseModel):
     # For party "contact" the contact's own number is the default.
     phone_id: int | None = None
     phone_bidx: PhoneIndex | None = None
-    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)] | None = None
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
+                                            pattern=r"^[^\x00]+$")] | None = None
     outcome: Outcome
     promise_amount: PromiseAmount | None = None
     promise_due_on: date | None = None
@@ -52,12 +57,31 @@ class ActionCreate(BaseModel):
     line_ref: Ref | None = None
     recording_ref: RecordingRef | None = None
     credential_ref: Ref | None = None
-    idempotency_key: IdempotencyKey | None = None
 
     @field_validator("occurred_at")
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
-        return value.astimezone(UTC)
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:  # year 1 or 9999 with an offset
+            raise ValueError(_("the time is out of range")) from None
+
+
+class ActionCreate(ActionFields):
+    """An action as the CLI and file imports log it: with an optional key of the agency's own.
+
+    The key is unique across every agency (it is how a re-imported file's rows are
+    recognised); the HTTP API does not take it: it has the per-caller Idempotency-Key header.
+    """
+
+    idempotency_key: IdempotencyKey | None = None
+
+
+class ActionPost(ActionFields):
+    """An action as the HTTP API takes it; a retry is named by the Idempotency-Key header."""
+
+    def to_create(self) -> ActionCreate:
+        return ActionCreate.model_construct(**dict(self), idempotency_key=None)
 
 
 class PromiseRead(BaseModel):
@@ -76,6 +100,7 @@ class PromiseRead(BaseModel):
 
 class ActionRead(BaseModel):
     id: int
+    case_no: str
     case_id: int
     agency_id: int
     collector_user_id: int | None
@@ -98,10 +123,11 @@ class ActionRead(BaseModel):
 
     @classmethod
     def of(
-        cls, action: CollectionAction, *, phone_masked: str | None = None, promise: PromiseToPay | None = None
+        cls, action: CollectionAction, *, case_no: str, phone_masked: str | None = None,
+        promise: PromiseToPay | None = None,
     ) -> ActionRead:
         return cls(
-            id=action.id, case_id=action.case_id, agency_id=action.agency_id,
+            id=action.id, case_no=case_no, case_id=action.case_id, agency_id=action.agency_id,
             collector_user_id=action.collector_user_id, channel=Channel(action.channel),
             occurred_at=action.occurred_at, party=Party(action.party), contact_id=action.contact_id,
             relation=action.relation, phone_masked=phone_masked, outcome=Outcome(action.outcome),

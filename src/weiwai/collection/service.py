@@ -1,8 +1,11 @@
 """The collection log (催款实施): logging an agency's actions and reading them back.
 
-Logging locks the case row, so actions on one case are taken one after the other: the
-first action moves the case placed → working, a promise to pay moves it to promised,
-and two requests carrying the same idempotency key cannot both create an action.
+Logging works on a case the caller found through `weiwai.security.scope` (HTTP: the
+principal's visible case) and locked, so actions on one case are taken one after the
+other: the first action moves the case placed → working, a promise to pay moves it to
+promised, and two requests carrying the same file idempotency key cannot both create an
+action. `log_action` / `record_action` by case id are for the CLI, the demo and tests:
+they find and lock the case through the same scope rule, as the lender or as an agency.
 """
 
 from __future__ import annotations
@@ -11,27 +14,56 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from weiwai.agencies.models import Contract
-from weiwai.collection.models import CollectionAction, Outcome, PromiseToPay
+from weiwai.collection.models import CollectionAction, Outcome, PromiseStatus, PromiseToPay
 from weiwai.collection.rules import PROMISE_MAX_DAYS, CaseContext, Checked, ContactRef, check_action
 from weiwai.collection.schemas import ActionCreate
 from weiwai.db import utcnow
-from weiwai.errors import Conflict, NotFound, RuleViolation
+from weiwai.errors import Conflict, RuleViolation
 from weiwai.i18n import _
 from weiwai.placements.lifecycle import transition_case
 from weiwai.placements.models import Case, CaseStatus
 from weiwai.portfolio import personal_data
 from weiwai.portfolio.models import Account, Debtor, DebtorContact, DebtorPhone
+from weiwai.security import scope
 
 
 @dataclass(frozen=True)
 class Logged:
     action: CollectionAction
     created: bool  # False: the idempotency key had been used, this is the first action
+
+
+def record_on_case(
+    *,
+    session: Session,
+    case: Case,
+    data: ActionCreate,
+    actor: str,
+    at: datetime | None = None,
+    collector_user_id: int | None = None,
+    promise_max_days: int = PROMISE_MAX_DAYS,
+) -> Logged:
+    """Log one action on `case`, which the caller may see and has locked (scope.visible_case(lock=True))."""
+    at = at or utcnow()
+    if data.idempotency_key:
+        existing = action_by_key(session=session, key=data.idempotency_key)
+        if existing is not None:
+            return Logged(action=_same_case(existing, case), created=False)
+    context = load_contexts(session=session, cases=[case])[case.id]
+    checked = check_action(
+        context=context, data=data, at=at, phone_index=personal_data.phone_index, promise_max_days=promise_max_days
+    )
+    if checked.problems:
+        raise RuleViolation("; ".join(f"{p.column}: {p.reason}" for p in checked.problems))
+    return apply_action(
+        session=session, context=context, data=data, checked=checked, actor=actor, at=at,
+        collector_user_id=collector_user_id,
+    )
 
 
 def log_action(
@@ -45,7 +77,7 @@ def log_action(
     collector_user_id: int | None = None,
     promise_max_days: int = PROMISE_MAX_DAYS,
 ) -> CollectionAction:
-    """Log one action on a case (of `agency_id`, when an agency acts); a repeated idempotency key returns the first."""
+    """Log one action on a case (as the agency `agency_id`, when given); a repeated key returns the first."""
     return record_action(
         session=session, case_id=case_id, data=data, actor=actor, agency_id=agency_id, at=at,
         collector_user_id=collector_user_id, promise_max_days=promise_max_days,
@@ -64,22 +96,21 @@ def record_action(
     promise_max_days: int = PROMISE_MAX_DAYS,
 ) -> Logged:
     """As log_action, also saying whether the action was created now or replayed."""
-    at = at or utcnow()
-    case = visible_case(session=session, case_id=case_id, agency_id=agency_id, lock=True)
-    if data.idempotency_key:
-        existing = action_by_key(session=session, key=data.idempotency_key)
-        if existing is not None:
-            return Logged(action=_same_case(existing, case), created=False)
-    context = load_contexts(session=session, cases=[case])[case.id]
-    checked = check_action(
-        context=context, data=data, at=at, phone_index=personal_data.phone_index, promise_max_days=promise_max_days
+    case = scope.visible_case(session=session, principal=acting_as(agency_id), case_id=case_id, lock=True)
+    return record_on_case(
+        session=session, case=case, data=data, actor=actor, at=at, collector_user_id=collector_user_id,
+        promise_max_days=promise_max_days,
     )
-    if checked.problems:
-        raise RuleViolation("; ".join(f"{p.column}: {p.reason}" for p in checked.problems))
-    return apply_action(
-        session=session, context=context, data=data, checked=checked, actor=actor, at=at,
-        collector_user_id=collector_user_id,
-    )
+
+
+def acting_as(agency_id: int | None):
+    """The principal the CLI acts as: the lender (every case), or an agency's manager (its open cases)."""
+    from weiwai.security.models import Role
+    from weiwai.web.deps import Principal
+
+    if agency_id is None:
+        return Principal(user_id=None, username="cli", role=Role.admin, agency_id=None)
+    return Principal(user_id=None, username="cli", role=Role.agency_manager, agency_id=agency_id)
 
 
 def apply_action(
@@ -144,22 +175,9 @@ def action_by_key(*, session: Session, key: str) -> CollectionAction | None:
     return session.scalars(select(CollectionAction).where(CollectionAction.idempotency_key == key)).first()
 
 
-def visible_case(*, session: Session, case_id: int, agency_id: int | None = None, lock: bool = False) -> Case:
-    """The case, if it exists and (when an agency asks) is that agency's: 404 alike otherwise."""
-    query = select(Case).where(Case.id == case_id)
-    if lock:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    case = session.scalars(query).first()
-    if case is None or (agency_id is not None and case.agency_id != agency_id):
-        raise NotFound(_("no case {ref}").format(ref=case_id))
-    return case
-
-
 def case_by_no(*, session: Session, case_no: str, agency_id: int | None = None) -> Case:
-    case = session.scalars(select(Case).where(Case.case_no == case_no)).first()
-    if case is None or (agency_id is not None and case.agency_id != agency_id):
-        raise NotFound(_("no case {ref}").format(ref=case_no))
-    return case
+    """The case by number, as the lender or (agency_id) as that agency sees it; NotFound otherwise."""
+    return scope.visible_case(session=session, principal=acting_as(agency_id), case_no=case_no)
 
 
 def load_contexts(*, session: Session, cases: Iterable[Case]) -> dict[int, CaseContext]:
@@ -197,21 +215,51 @@ def load_contexts(*, session: Session, cases: Iterable[Case]) -> dict[int, CaseC
     }
 
 
+def actions_of(
+    *, session: Session, case: Case, channel: str | None = None, outcome: str | None = None,
+    offset: int = 0, limit: int | None = None,
+) -> tuple[list[CollectionAction], int]:
+    """A visible case's actions in the order they happened (a page of them), and how many match."""
+    conditions = [CollectionAction.case_id == case.id]
+    if channel is not None:
+        conditions.append(CollectionAction.channel == str(channel))
+    if outcome is not None:
+        conditions.append(CollectionAction.outcome == str(outcome))
+    query = select(CollectionAction).where(*conditions).order_by(CollectionAction.occurred_at, CollectionAction.id)
+    return _page(session, query, conditions, CollectionAction.id, offset=offset, limit=limit)
+
+
+def promises_of(
+    *, session: Session, case: Case, status: PromiseStatus | str | None = None, offset: int = 0,
+    limit: int | None = None,
+) -> tuple[list[PromiseToPay], int]:
+    """A visible case's promises to pay, oldest first (a page of them), and how many match."""
+    conditions = [PromiseToPay.case_id == case.id]
+    if status is not None:
+        conditions.append(PromiseToPay.status == str(status))
+    query = select(PromiseToPay).where(*conditions).order_by(PromiseToPay.id)
+    return _page(session, query, conditions, PromiseToPay.id, offset=offset, limit=limit)
+
+
+def _page(session: Session, query, conditions, id_column, *, offset: int, limit: int | None):
+    rows = list(session.scalars(query.offset(offset).limit(limit) if limit is not None else query.offset(offset)))
+    if limit is None or (len(rows) < limit and (rows or offset == 0)):
+        total = offset + len(rows)
+    else:
+        total = session.scalar(select(func.count(id_column)).where(*conditions))
+    return rows, total
+
+
 def list_actions(*, session: Session, case_id: int, agency_id: int | None = None) -> list[CollectionAction]:
-    """A case's actions in the order they happened."""
-    case = visible_case(session=session, case_id=case_id, agency_id=agency_id)
-    return list(session.scalars(
-        select(CollectionAction).where(CollectionAction.case_id == case.id)
-        .order_by(CollectionAction.occurred_at, CollectionAction.id)
-    ))
+    """A case's actions in the order they happened (as the lender, or as the agency `agency_id`)."""
+    case = scope.visible_case(session=session, principal=acting_as(agency_id), case_id=case_id)
+    return actions_of(session=session, case=case)[0]
 
 
 def list_promises(*, session: Session, case_id: int, agency_id: int | None = None) -> list[PromiseToPay]:
-    """A case's promises to pay, oldest first."""
-    case = visible_case(session=session, case_id=case_id, agency_id=agency_id)
-    return list(session.scalars(
-        select(PromiseToPay).where(PromiseToPay.case_id == case.id).order_by(PromiseToPay.id)
-    ))
+    """A case's promises to pay, oldest first (as the lender, or as the agency `agency_id`)."""
+    case = scope.visible_case(session=session, principal=acting_as(agency_id), case_id=case_id)
+    return promises_of(session=session, case=case)[0]
 
 
 def promises_by_action(*, session: Session, action_ids: Iterable[int]) -> dict[int, PromiseToPay]:
@@ -221,16 +269,24 @@ def promises_by_action(*, session: Session, action_ids: Iterable[int]) -> dict[i
     return {p.action_id: p for p in session.scalars(select(PromiseToPay).where(PromiseToPay.action_id.in_(ids)))}
 
 
-def masked_numbers(*, session: Session, case: Case) -> dict[str, str]:
-    """Blind index -> masked number, for the debtor's and the contacts' phones (for showing actions)."""
-    debtor_id = session.scalar(select(Account.debtor_id).where(Account.id == case.account_id))
+def masked_numbers(*, session: Session, case: Case, only: Iterable[str] | None = None) -> dict[str, str]:
+    """Blind index -> masked number, for the debtor's and the contacts' phones (for showing actions).
+
+    `only`: just these blind indexes (what the actions shown used), sparing the other decryptions.
+    """
+    debtor_id = select(Account.debtor_id).where(Account.id == case.account_id).scalar_subquery()
+    wanted = None if only is None else sorted(set(only))
+    if wanted is not None and not wanted:
+        return {}
+    debtor_query = select(DebtorPhone.phone_bidx, DebtorPhone.phone_enc).where(DebtorPhone.debtor_id == debtor_id)
+    contact_query = select(DebtorContact.phone_bidx, DebtorContact.phone_enc).where(
+        DebtorContact.debtor_id == debtor_id)
+    if wanted is not None:
+        debtor_query = debtor_query.where(DebtorPhone.phone_bidx.in_(wanted))
+        contact_query = contact_query.where(DebtorContact.phone_bidx.in_(wanted))
     numbers: dict[str, str] = {}
-    for bidx, envelope in session.execute(
-        select(DebtorPhone.phone_bidx, DebtorPhone.phone_enc).where(DebtorPhone.debtor_id == debtor_id)
-    ):
+    for bidx, envelope in session.execute(debtor_query):
         numbers[bidx] = personal_data.open_value(envelope, personal_data.DEBTOR_PHONE, reveal=False)
-    for bidx, envelope in session.execute(
-        select(DebtorContact.phone_bidx, DebtorContact.phone_enc).where(DebtorContact.debtor_id == debtor_id)
-    ):
+    for bidx, envelope in session.execute(contact_query):
         numbers.setdefault(bidx, personal_data.open_value(envelope, personal_data.CONTACT_PHONE, reveal=False))
     return numbers

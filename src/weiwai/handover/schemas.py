@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from weiwai.handover.models import HandoverPackage
 from weiwai.handover.policy import RELEASABLE_FIELDS
 
-Number = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+# No control characters (PostgreSQL cannot compare text holding NUL bytes).
+Number = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40, pattern=r"^[^\x00-\x1f\x7f]+$")
+]
 
 
 class PackageCreate(BaseModel):
@@ -49,8 +52,3 @@ class PackageRead(BaseModel):
 
 class PackageDetail(PackageRead):
     case_ids: list[int]
-
-
-class PackagePage(BaseModel):
-    items: list[PackageRead]
-    total: int

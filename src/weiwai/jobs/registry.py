@@ -33,6 +33,7 @@ JOB_MODULES = (
     "weiwai.payments.jobs",
     "weiwai.settlement.jobs",
     "weiwai.reports.jobs",
+    "weiwai.web.jobs",
 )
 
 

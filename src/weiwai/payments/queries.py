@@ -86,7 +86,7 @@ def list_payments(*, session: Session, filters: PaymentFilters, offset: int = 0,
     query = _filtered(_joined(), filters)
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = session.execute(query.order_by(Payment.paid_at.desc(), Payment.id.desc()).offset(offset).limit(limit))
-    return PaymentPage(items=[_read(row) for row in rows], total=total or 0)
+    return PaymentPage(items=[_read(row) for row in rows], total=total or 0, offset=offset, limit=limit)
 
 
 def payment_detail(*, session: Session, txn_id: str) -> PaymentDetail:

@@ -55,15 +55,17 @@ def get_case(*, session: Session, case_no: str) -> Case:
     return case
 
 
-def case_read(*, session: Session, case: Case) -> CaseRead:
-    """A case with its history, named by numbers and codes rather than ids."""
-    history = session.scalars(
-        select(CaseStatusChange).where(CaseStatusChange.case_id == case.id).order_by(CaseStatusChange.id)
-    )
-    previous = session.get(Case, case.previous_case_id) if case.previous_case_id else None
+def case_read(*, session: Session, case: Case, lender: bool = True) -> CaseRead:
+    """A case with its history, named by numbers and codes rather than ids.
+
+    `lender=False` (an agency reads its own case): the lender-only fields are null (batch,
+    strategy arm, credit grade, end note, the case it continues) and the history shows
+    the moves only, without the lender's reasons and staff names.
+    """
+    previous = session.get(Case, case.previous_case_id) if lender and case.previous_case_id else None
     return CaseRead(
         case_no=case.case_no,
-        batch_no=case.batch.batch_no,
+        batch_no=case.batch.batch_no if lender else None,
         account_no=session.get(Account, case.account_id).account_no,
         agency_code=session.get(Agency, case.agency_id).code,
         contract_no=session.get(Contract, case.contract_id).contract_no,
@@ -72,23 +74,33 @@ def case_read(*, session: Session, case: Case) -> CaseRead:
         dpd=case.dpd,
         balance_band=case.balance_band,
         region=case.region,
-        credit_grade=case.credit_grade,
+        credit_grade=case.credit_grade if lender else None,
         balance_placed=case.balance_placed,
         principal_placed=case.principal_placed,
-        arm=case.arm,
+        arm=case.arm if lender else None,
         placed_at=case.placed_at,
         period_ends_on=case.period_ends_on,
         extended_count=case.extended_count,
+        collector_user_id=case.collector_user_id,
         ended_at=case.ended_at,
         close_reason=None if case.close_reason is None else str(case.close_reason),
-        end_note=case.end_note,
+        end_note=case.end_note if lender else None,
         previous_case_no=previous.case_no if previous else None,
-        history=[
-            CaseChangeRead(from_status=h.from_status, to_status=h.to_status, reason=h.reason,
-                           changed_by=h.changed_by, changed_at=h.changed_at)
-            for h in history
-        ],
+        version=case.version,
+        history=case_history(session=session, case=case, lender=lender),
     )
+
+
+def case_history(*, session: Session, case: Case, lender: bool = True) -> list[CaseChangeRead]:
+    """The case's status changes, oldest first (for an agency: without reasons and names)."""
+    changes = session.scalars(
+        select(CaseStatusChange).where(CaseStatusChange.case_id == case.id).order_by(CaseStatusChange.id)
+    )
+    return [
+        CaseChangeRead(from_status=h.from_status, to_status=h.to_status, reason=h.reason if lender else None,
+                       changed_by=h.changed_by if lender else None, changed_at=h.changed_at)
+        for h in changes
+    ]
 
 
 # --- ending cases ------------------------------------------------------------------------
@@ -250,6 +262,8 @@ def reassign_cases(
         # Before reading its capacity: a placement running now must finish first.
         lock_agencies(session, [target])
     view = agency_view(session=session, as_of=as_of, codes=[agency])
+    if not view.slots:  # a blank code names no agency
+        raise NotFound(_("no agency {ref}").format(ref=agency))
     slot = view.slots[0]
     buckets = get_settings().buckets
     problems: list[str] = []

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 from weiwai.i18n import _
+from weiwai.placements.models import CaseStatus
 from weiwai.placements.screening import ScreeningRules
 from weiwai.placements.strategy import StrategySpec
+from weiwai.web.params import MAX_ID, REF_PATTERN
+
+# A number or code a person types (account, case, batch, agency, rule set): printable, at most 100.
+Ref = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=REF_PATTERN)]
+# Free text (reasons): anything but NUL, which PostgreSQL cannot store.
+Text = Annotated[str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00]+$")]
 
 
 class Tally(BaseModel):
@@ -127,16 +134,20 @@ class BatchRead(BaseModel):
 
 
 class CaseChangeRead(BaseModel):
+    """One status change. For agency users `reason` and `changed_by` are null (the lender's notes)."""
+
     from_status: str | None
     to_status: str
     reason: str | None
-    changed_by: str
+    changed_by: str | None
     changed_at: datetime
 
 
 class CaseRead(BaseModel):
+    """A case. Fields marked lender-only are null when an agency's user or token reads it."""
+
     case_no: str
-    batch_no: str
+    batch_no: str | None = Field(description="Lender-only.")
     account_no: str
     agency_code: str
     contract_no: str
@@ -145,18 +156,62 @@ class CaseRead(BaseModel):
     dpd: int
     balance_band: str
     region: str
-    credit_grade: str
+    credit_grade: str | None = Field(description="Lender-only.")
     balance_placed: Decimal
     principal_placed: Decimal
-    arm: str | None
+    arm: str | None = Field(description="Lender-only: the strategy arm the case was allocated under.")
     placed_at: datetime
     period_ends_on: date
     extended_count: int
+    collector_user_id: int | None = None
     ended_at: datetime | None
     close_reason: str | None
-    end_note: str | None
-    previous_case_no: str | None
+    end_note: str | None = Field(description="Lender-only.")
+    previous_case_no: str | None = Field(description="Lender-only: the case this one continues.")
+    version: int = Field(description="Changes with every update; the ETag. Send it as If-Match to extend or return.")
     history: list[CaseChangeRead]
+
+
+class CaseSummary(BaseModel):
+    """A case as the case list shows it. `batch_no` is null for agency users."""
+
+    case_no: str
+    batch_no: str | None
+    account_no: str
+    agency_code: str
+    status: str
+    bucket: str
+    dpd: int
+    balance_band: str
+    region: str
+    balance_placed: Decimal
+    placed_at: datetime
+    period_ends_on: date
+    ended_at: datetime | None
+    collector_user_id: int | None
+
+
+class CaseFilters(BaseModel):
+    """Filters of the case list; all optional and combined with AND."""
+
+    status: list[CaseStatus] | None = Field(default=None, description="One or more statuses.")
+    open: bool | None = Field(default=None, description="true: placed, working or promised; false: ended.")
+    agency_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    batch_no: Ref | None = None
+    collector_user_id: int | None = Field(default=None, ge=1, le=MAX_ID)
+    bucket: Ref | None = None
+    region: Ref | None = None
+    period_ends_before: date | None = Field(default=None, description="Period ending before this day.")
+
+
+class JobRunRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    job: str
+    run_for: date
+    started_at: datetime | None
+    finished_at: datetime | None
+    result: dict[str, Any]
 
 
 class CaseOutcome(BaseModel):
@@ -178,13 +233,13 @@ class ScreenRequest(BaseModel):
 
 
 class ExplainRequest(ScreenRequest):
-    account_no: str
+    account_no: Ref
 
 
 class RuleSetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100)
+    name: Ref
     rules: ScreeningRules
 
 
@@ -195,12 +250,12 @@ class PlacementRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     rules: ScreeningRules | None = None
-    rule_set: str | None = None
-    rule_set_version: int | None = None
-    save_as: str = Field(default="adhoc", min_length=1, max_length=100)
+    rule_set: Ref | None = None
+    rule_set_version: int | None = Field(default=None, ge=1, le=MAX_ID)
+    save_as: Ref = "adhoc"
     strategy: StrategySpec
     as_of: date | None = None
-    agencies: list[str] | None = None
+    agencies: list[Ref] | None = None
 
     @model_validator(mode="after")
     def _one_source_of_rules(self) -> PlacementRequest:
@@ -212,7 +267,7 @@ class PlacementRequest(BaseModel):
 class ReasonRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1)
+    reason: Text
 
     @field_validator("reason")
     @classmethod
@@ -223,9 +278,9 @@ class ReasonRequest(BaseModel):
 
 
 class RecallRequest(ReasonRequest):
-    case_nos: list[str] | None = None
-    agency: str | None = None
-    batch: str | None = None
+    case_nos: list[Ref] | None = None
+    agency: Ref | None = None
+    batch: Ref | None = None
 
     @model_validator(mode="after")
     def _one_scope(self) -> RecallRequest:
@@ -239,8 +294,8 @@ class ExtendRequest(ReasonRequest):
 
 
 class ReassignRequest(ReasonRequest):
-    case_nos: list[str] = Field(min_length=1)
-    agency: str
+    case_nos: list[Ref] = Field(min_length=1)
+    agency: Ref
     as_of: date | None = None
 
 

@@ -113,8 +113,9 @@ class DpdRange(_Strict):
 class BalanceRange(_Strict):
     """Total outstanding, both ends inclusive; either end may be left open."""
 
-    min: Decimal | None = Field(default=None, ge=0)
-    max: Decimal | None = Field(default=None, ge=0)
+    # At most what a money column holds (NUMERIC(18,2)); 1e308 would not even quantize.
+    min: Decimal | None = Field(default=None, ge=0, max_digits=20)
+    max: Decimal | None = Field(default=None, ge=0, max_digits=20)
 
     @field_validator("min", "max")
     @classmethod

@@ -77,15 +77,17 @@ class AccountRead(BaseModel):
 class AccountFilters(BaseModel):
     """Filters of the account list; every one is applied in SQL."""
 
-    bucket: str | None = None
-    credit_grade: str | None = None
-    region: str | None = None
-    product: str | None = None
+    # Printable, at most 100 characters (weiwai.web.params.REF_PATTERN: no NUL for PostgreSQL).
+    bucket: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+    credit_grade: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+    region: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
+    product: str | None = Field(default=None, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")
     status: AccountStatus | None = None
-    min_balance: Decimal | None = Field(default=None, ge=0)
-    max_balance: Decimal | None = Field(default=None, ge=0)
-    min_dpd: int | None = Field(default=None, ge=0)
-    max_dpd: int | None = Field(default=None, ge=0)
+    # Bounded to what the database can compare (a money column is NUMERIC(18,2)).
+    min_balance: Decimal | None = Field(default=None, ge=0, max_digits=20)
+    max_balance: Decimal | None = Field(default=None, ge=0, max_digits=20)
+    min_dpd: int | None = Field(default=None, ge=0, le=1_000_000)
+    max_dpd: int | None = Field(default=None, ge=0, le=1_000_000)
 
     @field_validator("bucket", "credit_grade", "region", "product", mode="before")
     @classmethod

@@ -126,8 +126,3 @@ class ScorecardRead(BaseModel):
     cases: int
     metrics: dict[str, str | None]
     computed_at: datetime
-
-
-class ScorecardPage(BaseModel):
-    items: list[ScorecardRead]
-    total: int

@@ -28,8 +28,3 @@ class StatementRead(BaseModel):
     issued_by: str | None
     issued_at: datetime | None
     created_at: datetime
-
-
-class StatementPage(BaseModel):
-    items: list[StatementRead]
-    total: int

@@ -9,14 +9,19 @@ from fastapi import APIRouter
 
 ROUTER_MODULES = (
     "weiwai.security.routes",
+    "weiwai.security.user_routes",
+    "weiwai.security.token_routes",
+    "weiwai.security.audit_routes",
     "weiwai.portfolio.routes",
     "weiwai.agencies.routes",
     "weiwai.placements.routes",
     "weiwai.handover.routes",
     "weiwai.collection.routes",
+    "weiwai.collection.queue_routes",
     "weiwai.payments.routes",
     "weiwai.settlement.routes",
     "weiwai.reports.routes",
+    "weiwai.web.queue_pages",
     "weiwai.web.pages",
 )
 

@@ -81,11 +81,7 @@ def import_payments(
     rows, duplicates = _against_portfolio(store, rows, accounts, file=table.file, headers=columns.headers)
 
     steps.start(_("Posting payments"), total=rows.height)
-    posted = _apply(rows, accounts, waterfall=settings.payment_waterfall, steps=steps)
-    now = utcnow()
-    with store.savepoint():
-        _write(store, posted, now=now, source_file=table.file, actor=actor)
-    store.finish()
+    posted = post_rows(store, rows, accounts, source_file=table.file, actor=actor, steps=steps)
 
     report = ImportReport(
         kind="payments",
@@ -97,6 +93,29 @@ def import_payments(
         warnings=tuple(warnings),
     )
     return record_run(session=session, report=report, sha256=file_sha256(path), started_at=started_at, actor=actor)
+
+
+def post_rows(
+    store: Store,
+    rows: pl.DataFrame,
+    accounts: pl.DataFrame | None = None,
+    *,
+    source_file: str,
+    actor: str,
+    steps: Steps | None = None,
+) -> _Posted:
+    """Apply checked rows (txn_id, account_no, amount in fen, paid_at in UTC, channel) to their
+    accounts by the waterfall, oldest first, and write the payments, the accounts' new
+    balances and their history. The store must be locked, and the rows new (txn_ids not
+    posted before). Also posts the single payments entered over the API (weiwai.payments.recording).
+    """
+    if accounts is None:
+        accounts = _accounts(store, rows["account_no"])
+    posted = _apply(rows, accounts, waterfall=get_settings().payment_waterfall, steps=steps or Steps(None))
+    with store.savepoint():
+        _write(store, posted, now=utcnow(), source_file=source_file, actor=actor)
+    store.finish()
+    return posted
 
 
 def _accounts(store: Store, account_nos: pl.Series) -> pl.DataFrame:
