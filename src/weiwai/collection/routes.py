@@ -88,7 +88,9 @@ def _read(session, case: Case, actions: list[CollectionAction]) -> list[ActionRe
         return []
     numbers = service.masked_numbers(session=session, case=case,
                                      only=[action.phone_bidx for action in actions if action.phone_bidx])
-    promises = service.promises_by_action(session=session, action_ids=[action.id for action in actions])
+    # Only a promise-to-pay action has a promise: don't ask the database about the others.
+    promises = service.promises_by_action(
+        session=session, action_ids=[action.id for action in actions if action.outcome == Outcome.promise_to_pay])
     return [
         ActionRead.of(action, case_no=case.case_no,
                       phone_masked=numbers.get(action.phone_bidx) if action.phone_bidx else None,

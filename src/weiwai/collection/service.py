@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import String, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -194,17 +194,21 @@ def load_contexts(*, session: Session, cases: Iterable[Case]) -> dict[int, CaseC
     ).all()
     debtor_ids = {row[2] for row in rows}
     phones: dict[int, dict[int, str]] = {debtor_id: {} for debtor_id in debtor_ids}
-    for phone_id, debtor_id, bidx in session.execute(
-        select(DebtorPhone.id, DebtorPhone.debtor_id, DebtorPhone.phone_bidx).where(
-            DebtorPhone.debtor_id.in_(debtor_ids))
-    ):
-        phones[debtor_id][phone_id] = bidx
     contacts: dict[int, dict[int, ContactRef]] = {debtor_id: {} for debtor_id in debtor_ids}
-    for contact_id, debtor_id, relation, bidx in session.execute(
-        select(DebtorContact.id, DebtorContact.debtor_id, DebtorContact.relation, DebtorContact.phone_bidx).where(
-            DebtorContact.debtor_id.in_(debtor_ids))
-    ):
-        contacts[debtor_id][contact_id] = ContactRef(relation=str(relation), phone_bidx=bidx)
+    # Phones and contacts in one round trip: this runs for every action logged.
+    numbers = union_all(
+        select(literal("phone").label("kind"), DebtorPhone.id, DebtorPhone.debtor_id,
+               literal(None, String).label("relation"), DebtorPhone.phone_bidx)
+        .where(DebtorPhone.debtor_id.in_(debtor_ids)),
+        select(literal("contact").label("kind"), DebtorContact.id, DebtorContact.debtor_id,
+               DebtorContact.relation, DebtorContact.phone_bidx)
+        .where(DebtorContact.debtor_id.in_(debtor_ids)),
+    )
+    for kind, row_id, debtor_id, relation, bidx in session.execute(numbers):
+        if kind == "phone":
+            phones[debtor_id][row_id] = bidx
+        else:
+            contacts[debtor_id][row_id] = ContactRef(relation=str(relation), phone_bidx=bidx)
     by_id = {case.id: case for case in cases}
     return {
         case_id: CaseContext(
@@ -284,9 +288,12 @@ def masked_numbers(*, session: Session, case: Case, only: Iterable[str] | None =
     if wanted is not None:
         debtor_query = debtor_query.where(DebtorPhone.phone_bidx.in_(wanted))
         contact_query = contact_query.where(DebtorContact.phone_bidx.in_(wanted))
+    debtor_query = debtor_query.add_columns(literal(True).label("is_debtor"))
+    contact_query = contact_query.add_columns(literal(False).label("is_debtor"))
     numbers: dict[str, str] = {}
-    for bidx, envelope in session.execute(debtor_query):
-        numbers[bidx] = personal_data.open_value(envelope, personal_data.DEBTOR_PHONE, reveal=False)
-    for bidx, envelope in session.execute(contact_query):
-        numbers.setdefault(bidx, personal_data.open_value(envelope, personal_data.CONTACT_PHONE, reveal=False))
+    # One round trip; the debtor's own phones win over a contact sharing the number.
+    rows = sorted(session.execute(union_all(debtor_query, contact_query)), key=lambda row: not row[2])
+    for bidx, envelope, is_debtor in rows:
+        purpose = personal_data.DEBTOR_PHONE if is_debtor else personal_data.CONTACT_PHONE
+        numbers.setdefault(bidx, personal_data.open_value(envelope, purpose, reveal=False))
     return numbers
