@@ -67,9 +67,10 @@ def test_issue_prints_the_token_once_and_it_works(run, agency):
     assert "will not be shown again" in result.stderr and secret not in result.stderr
     assert "actions.write, cases.read" in result.stdout
     with session_scope() as session:
-        token, use = verify_token(session=session, raw=secret, method="GET", path="/cli-test", client=None)
-        assert token is not None and use.outcome == "accepted"
-        assert sorted(token.scopes) == ["actions.write", "cases.read"]
+        verified, use = verify_token(session=session, raw=secret, method="GET", path="/cli-test", client=None)
+        assert verified is not None and use["outcome"] == "accepted"
+        assert sorted(verified.scopes) == ["actions.write", "cases.read"]
+        token = session.get(ApiToken, verified.id)
         assert (token.expires_at - token.created_at).days == 30
 
     listed = ok(run("tokens", "list")).stdout

@@ -39,12 +39,16 @@ def log_action(
     """Log one action; the first moves the case to working, a promise to pay to promised."""
 
     def work() -> ActionRead:
-        case = visible_case(session=session, principal=principal, case_no=case_no, lock=True)
-        logged = service.record_on_case(
-            session=session, case=case, data=data.to_create(), actor=principal.actor,
+        context = service.visible_context(session=session, principal=principal, case_no=case_no)
+        action = service.record_in_context(
+            session=session, context=context, data=data.to_create(), actor=principal.actor,
             collector_user_id=None if principal.is_lender else principal.user_id,
-        )
-        return _read(session, case, [logged.action])[0]
+        ).action
+        promise = None
+        if action.outcome == Outcome.promise_to_pay:
+            promise = service.promises_by_action(session=session, action_ids=[action.id]).get(action.id)
+        return ActionRead.of(action, case_no=case_no, phone_masked=service.masked_number(context, action.phone_bidx),
+                             promise=promise)
 
     return idempotency.run(work, body=data, status_code=status.HTTP_201_CREATED)
 

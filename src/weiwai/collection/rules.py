@@ -43,6 +43,8 @@ class CaseContext:
     time_zone: str
     debtor_phones: dict[int, str]  # DebtorPhone.id -> blind index
     contacts: dict[int, ContactRef]  # DebtorContact.id -> relation and blind index
+    # blind index -> (envelope, purpose) of the numbers, when loaded to show one masked
+    envelopes: dict[str, tuple[bytes, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

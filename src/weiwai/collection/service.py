@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, func, literal, select, union_all
+from sqlalchemy import LargeBinary, String, func, literal, select, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -23,7 +23,7 @@ from weiwai.collection.models import CollectionAction, Outcome, PromiseStatus, P
 from weiwai.collection.rules import PROMISE_MAX_DAYS, CaseContext, Checked, ContactRef, check_action
 from weiwai.collection.schemas import ActionCreate
 from weiwai.db import utcnow
-from weiwai.errors import Conflict, RuleViolation
+from weiwai.errors import Conflict, NotFound, RuleViolation
 from weiwai.i18n import _
 from weiwai.placements.lifecycle import transition_case
 from weiwai.placements.models import Case, CaseStatus
@@ -49,12 +49,27 @@ def record_on_case(
     promise_max_days: int = PROMISE_MAX_DAYS,
 ) -> Logged:
     """Log one action on `case`, which the caller may see and has locked (scope.visible_case(lock=True))."""
-    at = at or utcnow()
     if data.idempotency_key:
         existing = action_by_key(session=session, key=data.idempotency_key)
         if existing is not None:
             return Logged(action=_same_case(existing, case), created=False)
     context = load_contexts(session=session, cases=[case])[case.id]
+    return record_in_context(session=session, context=context, data=data, actor=actor, at=at,
+                             collector_user_id=collector_user_id, promise_max_days=promise_max_days)
+
+
+def record_in_context(
+    *,
+    session: Session,
+    context: CaseContext,
+    data: ActionCreate,
+    actor: str,
+    at: datetime | None = None,
+    collector_user_id: int | None = None,
+    promise_max_days: int = PROMISE_MAX_DAYS,
+) -> Logged:
+    """Check and log one action on the (visible, locked) case of `context` (see visible_context)."""
+    at = at or utcnow()
     checked = check_action(
         context=context, data=data, at=at, phone_index=personal_data.phone_index, promise_max_days=promise_max_days
     )
@@ -186,37 +201,86 @@ def load_contexts(*, session: Session, cases: Iterable[Case]) -> dict[int, CaseC
     if not cases:
         return {}
     rows = session.execute(
-        select(Case.id, Contract.permitted_channels, Debtor.id, Debtor.time_zone)
+        _context_columns(select(Case.id)).where(Case.id.in_([case.id for case in cases]))
+    ).all()
+    by_id = {case.id: case for case in cases}
+    return _contexts(session, [(by_id[row[0]], *row[1:]) for row in rows])
+
+
+def visible_context(*, session: Session, principal, case_no: str) -> CaseContext:
+    """The case `principal` may see (weiwai.security.scope's rule), locked for update, with its rule context.
+
+    One statement for the case and its contract and debtor, one for the numbers (with their
+    envelopes, so the answer can show the number used masked without asking again): this
+    runs for every action an agency logs.
+    """
+    row = session.execute(
+        _context_columns(select(Case))
+        .where(scope.case_condition(principal), Case.case_no == case_no)
+        .with_for_update(of=Case)
+        .execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        raise NotFound(_("no case {ref}").format(ref=case_no))
+    return _contexts(session, [tuple(row)], with_envelopes=True)[row[0].id]
+
+
+def _context_columns(query):
+    return (
+        query.add_columns(Contract.permitted_channels, Debtor.id, Debtor.time_zone)
         .join(Contract, Case.contract_id == Contract.id)
         .join(Account, Case.account_id == Account.id)
         .join(Debtor, Account.debtor_id == Debtor.id)
-        .where(Case.id.in_([case.id for case in cases]))
-    ).all()
+    )
+
+
+def _contexts(session: Session, rows: list[tuple], *, with_envelopes: bool = False) -> dict[int, CaseContext]:
+    """Contexts of (case, channels, debtor id, time zone) rows, their numbers read in one round trip."""
     debtor_ids = {row[2] for row in rows}
     phones: dict[int, dict[int, str]] = {debtor_id: {} for debtor_id in debtor_ids}
     contacts: dict[int, dict[int, ContactRef]] = {debtor_id: {} for debtor_id in debtor_ids}
-    # Phones and contacts in one round trip: this runs for every action logged.
+    envelopes: dict[int, dict[str, tuple[bytes, str]]] = {debtor_id: {} for debtor_id in debtor_ids}
+    no_envelope = literal(None, LargeBinary)
     numbers = union_all(
         select(literal("phone").label("kind"), DebtorPhone.id, DebtorPhone.debtor_id,
-               literal(None, String).label("relation"), DebtorPhone.phone_bidx)
-        .where(DebtorPhone.debtor_id.in_(debtor_ids)),
+               literal(None, String).label("relation"), DebtorPhone.phone_bidx,
+               DebtorPhone.phone_enc if with_envelopes else no_envelope)
+        .where(_one_of(DebtorPhone.debtor_id, debtor_ids)),
         select(literal("contact").label("kind"), DebtorContact.id, DebtorContact.debtor_id,
-               DebtorContact.relation, DebtorContact.phone_bidx)
-        .where(DebtorContact.debtor_id.in_(debtor_ids)),
+               DebtorContact.relation, DebtorContact.phone_bidx,
+               DebtorContact.phone_enc if with_envelopes else no_envelope)
+        .where(_one_of(DebtorContact.debtor_id, debtor_ids)),
     )
-    for kind, row_id, debtor_id, relation, bidx in session.execute(numbers):
+    for kind, row_id, debtor_id, relation, bidx, envelope in session.execute(numbers):
         if kind == "phone":
             phones[debtor_id][row_id] = bidx
+            if envelope is not None:
+                envelopes[debtor_id][bidx] = (envelope, personal_data.DEBTOR_PHONE)
         else:
             contacts[debtor_id][row_id] = ContactRef(relation=str(relation), phone_bidx=bidx)
-    by_id = {case.id: case for case in cases}
+            if envelope is not None:
+                # The debtor's own phone wins over a contact sharing the number.
+                envelopes[debtor_id].setdefault(bidx, (envelope, personal_data.CONTACT_PHONE))
     return {
-        case_id: CaseContext(
-            case=by_id[case_id], permitted_channels=frozenset(channels or []), time_zone=time_zone,
-            debtor_phones=phones[debtor_id], contacts=contacts[debtor_id],
+        case.id: CaseContext(
+            case=case, permitted_channels=frozenset(channels or []), time_zone=time_zone,
+            debtor_phones=phones[debtor_id], contacts=contacts[debtor_id], envelopes=envelopes[debtor_id],
         )
-        for case_id, channels, debtor_id, time_zone in rows
+        for case, channels, debtor_id, time_zone in rows
     }
+
+
+def _one_of(column, values: set[int]):
+    # `=` for the single value of an action logged over the API: a cached statement.
+    return column == next(iter(values)) if len(values) == 1 else column.in_(values)
+
+
+def masked_number(context: CaseContext, phone_bidx: str | None) -> str | None:
+    """The number behind `phone_bidx`, masked, from the envelopes visible_context loaded."""
+    if phone_bidx is None or phone_bidx not in context.envelopes:
+        return None
+    envelope, purpose = context.envelopes[phone_bidx]
+    return personal_data.open_value(envelope, purpose, reveal=False)
 
 
 def actions_of(

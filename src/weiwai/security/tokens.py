@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from weiwai.agencies.models import Agency, AgencyStatus
@@ -36,6 +36,16 @@ TOKEN_AGENCY_STATUSES = frozenset({AgencyStatus.active})
 class TokenRefused(DomainError):
     code = "invalid_token"
     http_status = 401
+
+
+@dataclass(frozen=True)
+class VerifiedToken:
+    """What a request needs of the token it presented (read without loading the ORM row)."""
+
+    id: int
+    agency_id: int
+    prefix: str
+    scopes: list[str]
 
 
 @dataclass(frozen=True)
@@ -108,11 +118,12 @@ def revoke_token(*, session: Session, token_id: int, actor: str, agency_id: int 
 
 def verify_token(
     *, session: Session, raw: str, method: str, path: str, client: str | None, now: datetime | None = None
-) -> tuple[ApiToken | None, ApiTokenUse]:
-    """The live token for `raw` (or None) and the record of this use, already added to the session.
+) -> tuple[VerifiedToken | None, dict]:
+    """The live token for `raw` (or None), and the record of this use, already written.
 
-    The caller raises TokenRefused when the token is None, after making sure the use is
-    committed.
+    Runs on every API call of an agency system, hence Core statements rather than ORM
+    objects. The caller raises TokenRefused when the token is None, after making sure the
+    use record survives the request's rollback.
     """
     now = now or utcnow()
     match = TOKEN_RE.match(raw)
@@ -120,19 +131,23 @@ def verify_token(
     row = None
     if match:
         row = session.execute(
-            select(ApiToken, Agency.status).join(Agency, Agency.id == ApiToken.agency_id).where(ApiToken.prefix == prefix)
+            select(ApiToken.id, ApiToken.agency_id, ApiToken.token_sha256, ApiToken.scopes, ApiToken.revoked_at,
+                   ApiToken.expires_at, Agency.status)
+            .join(Agency, Agency.id == ApiToken.agency_id)
+            .where(ApiToken.prefix == prefix)
         ).first()
-    token, agency_status = (row.ApiToken, row.status) if row else (None, None)
-    outcome = _refusal(token, agency_status, raw, now)
-    use = ApiTokenUse(token_id=token.id if token else None, prefix=prefix[:16], used_at=now, method=method[:8],
-                      path=path[:300], client=(client or "")[:64] or None, outcome=outcome)
-    session.add(use)
+    outcome = _refusal(row, raw, now)
+    use = {"token_id": row.id if row else None, "prefix": prefix[:16], "used_at": now, "method": method[:8],
+           "path": path[:300], "client": (client or "")[:64] or None, "outcome": outcome}
+    session.connection().execute(insert(ApiTokenUse.__table__).values(**use))
     # No `last_used_at` on the token row: updating one row per call would make every
     # concurrent call of an agency's system wait for the others. The uses table has it.
-    return (token if outcome == "accepted" else None), use
+    if outcome != "accepted":
+        return None, use
+    return VerifiedToken(id=row.id, agency_id=row.agency_id, prefix=prefix, scopes=list(row.scopes)), use
 
 
-def _refusal(token: ApiToken | None, agency_status: str | None, raw: str, now: datetime) -> str:
+def _refusal(token, raw: str, now: datetime) -> str:
     if token is None:
         return "unknown"
     # Constant-time comparison: the digest must not leak through timing.
@@ -142,7 +157,7 @@ def _refusal(token: ApiToken | None, agency_status: str | None, raw: str, now: d
         return "revoked"
     if token.expires_at <= now:
         return "expired"
-    if agency_status not in TOKEN_AGENCY_STATUSES:
+    if token.status not in TOKEN_AGENCY_STATUSES:
         return "agency_inactive"
     return "accepted"
 

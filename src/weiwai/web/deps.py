@@ -124,9 +124,8 @@ def _token_principal(request: Request, session: Session, authorization: str) -> 
                             headers={"WWW-Authenticate": "Bearer"})
     token, use = verify_token(session=session, raw=raw.strip(), method=request.method, path=request.url.path,
                               client=_client(request))
-    # A plain copy: the ORM row would not survive the rollback of a failed request.
-    request.state.token_use = {name: getattr(use, name) for name in
-                               ("token_id", "prefix", "used_at", "method", "path", "client", "outcome")}
+    # Kept to be written again should the request fail and roll back.
+    request.state.token_use = use
     if token is None:
         raise TokenRefused("the API token is unknown, expired or revoked")
     return Principal(user_id=None, username=f"{token.prefix}", role=Role.agency_manager, agency_id=token.agency_id,

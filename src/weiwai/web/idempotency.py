@@ -34,10 +34,11 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Request, Response
 from fastapi.encoders import jsonable_encoder
 from pydantic import BaseModel
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from weiwai.db import utcnow
 from weiwai.errors import RuleViolation
 from weiwai.i18n import _
 from weiwai.security.models import IdempotencyRecord
@@ -102,12 +103,13 @@ class IdempotentRequest:
         content = encode(result)
         # The work's own writes first, so that an error in them is theirs, not a lost race.
         self.session.flush()
-        self.session.add(IdempotencyRecord(
-            owner=self.owner, key=self.key, method=self.method[:8], path=self.path[:300],
-            request_sha256=request_sha256, status_code=status, response_body=content,
-        ))
         try:
-            self.session.flush()
+            # A savepoint would cost a round trip on every request; on a lost race the whole
+            # transaction is rolled back below anyway.
+            self.session.connection().execute(insert(IdempotencyRecord.__table__).values(
+                owner=self.owner, key=self.key, method=self.method[:8], path=self.path[:300],
+                request_sha256=request_sha256, status_code=status, response_body=content, created_at=utcnow(),
+            ))
         except IntegrityError:
             # A concurrent request with this key committed first: undo everything this one
             # did and answer as it did.
@@ -119,12 +121,14 @@ class IdempotentRequest:
             return self._replay(stored, request_sha256)
         return Response(content=content, status_code=status, media_type="application/json")
 
-    def _stored(self) -> IdempotencyRecord | None:
-        return self.session.scalars(
-            select(IdempotencyRecord).where(IdempotencyRecord.owner == self.owner, IdempotencyRecord.key == self.key)
+    def _stored(self):
+        """The stored answer to this key (request_sha256, status_code, response_body), or None."""
+        return self.session.execute(
+            select(IdempotencyRecord.request_sha256, IdempotencyRecord.status_code, IdempotencyRecord.response_body)
+            .where(IdempotencyRecord.owner == self.owner, IdempotencyRecord.key == self.key)
         ).first()
 
-    def _replay(self, stored: IdempotencyRecord, request_sha256: str) -> Response:
+    def _replay(self, stored, request_sha256: str) -> Response:
         if stored.request_sha256 != request_sha256:
             raise RuleViolation(
                 _("the Idempotency-Key {key} was already used for a different request").format(key=self.key),
