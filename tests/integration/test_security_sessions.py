@@ -232,3 +232,33 @@ def test_retry_after_counts_from_the_oldest_failure_that_still_counts(session, m
     assert retry_after(session=session, client="10.1.1.1", now=now) == 40
     assert retry_after(session=session, client="10.1.1.2", now=now) is None
     assert retry_after(session=session, client="10.1.1.1", now=now + timedelta(seconds=41)) is None
+
+
+# --- a changed password ends the sessions signed in before it --------------------------
+
+
+def test_a_password_reset_ends_the_users_other_sessions(people, clock):
+    with session_scope() as session:
+        make_user(session, username="ada", role="admin")
+    with app_client() as carl, app_client() as admin:
+        clock.now -= 5  # both signed in a few seconds before the reset
+        assert api_sign_in(carl, people["collector"]).status_code == 200
+        assert api_sign_in(admin, "ada").status_code == 200
+        carl_id = carl.get("/api/v1/me").json()["id"]
+        reset = admin.post(f"/api/v1/users/{carl_id}/password", json={"new_password": "an-entirely-new-passphrase"})
+        assert reset.status_code == 204, reset.text
+        assert carl.get("/api/v1/me").status_code == 401
+        assert admin.get("/api/v1/me").status_code == 200
+
+
+def test_changing_ones_own_password_keeps_this_session_and_ends_the_others(people, clock):
+    with app_client() as laptop, app_client() as phone:
+        clock.now -= 5  # both signed in a few seconds before the change
+        assert api_sign_in(laptop, people["lender"]).status_code == 200
+        assert api_sign_in(phone, people["lender"]).status_code == 200
+        clock.now = time.time()
+        changed = laptop.post(f"/api/v1/users/{laptop.get('/api/v1/me').json()['id']}/password",
+                              json={"current_password": TEST_PASSWORD, "new_password": "an-entirely-new-passphrase"})
+        assert changed.status_code == 204, changed.text
+        assert laptop.get("/api/v1/me").status_code == 200
+        assert phone.get("/api/v1/me").status_code == 401

@@ -34,6 +34,7 @@ JOB_MODULES = (
     "weiwai.settlement.jobs",
     "weiwai.reports.jobs",
     "weiwai.web.jobs",
+    "weiwai.security.jobs",
 )
 
 

@@ -41,6 +41,8 @@ class User(Base):
     # Edits by people (name, active, password) bump the version (the ETag); sign-ins do
     # not, so that a login does not invalidate an administrator's If-Match.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # Sessions signed in before this are over: a changed or reset password ends them all.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 

@@ -73,7 +73,7 @@ def agency_condition(principal: Principal, agency_column) -> ColumnElement[bool]
     return agency_column == principal.agency_id
 
 
-def own_agency(principal: Principal, agency_id: int | None, *, what: str = "agency") -> int | None:
+def own_agency(principal: Principal, agency_id: int | None, *, what: str | None = None) -> int | None:
     """The agency a query is about: the one asked for (lender), or the principal's own.
 
     An agency user asking for another agency gets NotFound; not asking means their own.
@@ -82,7 +82,7 @@ def own_agency(principal: Principal, agency_id: int | None, *, what: str = "agen
     if principal.is_lender:
         return agency_id
     if principal.agency_id is None or (agency_id is not None and agency_id != principal.agency_id):
-        raise NotFound(_("no {what} {ref}").format(what=what, ref=agency_id))
+        raise NotFound(_("no {what} {ref}").format(what=what or _("agency"), ref=agency_id))
     return principal.agency_id
 
 

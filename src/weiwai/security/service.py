@@ -341,6 +341,7 @@ def set_password(*, session: Session, user: User, new_password: str, actor: str,
     if verify_password(user.password_hash, new_password):
         raise RuleViolation(_("the new password must differ from the current one"), code="weak_password")
     user.password_hash = hash_password(new_password)
+    user.password_changed_at = utcnow()
     user.failed_logins = 0
     user.locked_until = None
     user.version += 1

@@ -22,7 +22,7 @@ from weiwai.security.models import Role, User
 from weiwai.security.permissions import Permission
 from weiwai.security.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 from weiwai.web.app import problem
-from weiwai.web.deps import Allowed, CurrentUser, SessionDep
+from weiwai.web.deps import Allowed, CurrentUser, SessionDep, start_session
 from weiwai.web.etag import check_if_match, set_etag
 from weiwai.web.pagination import DEFAULT_PAGE_SIZE, Limit, Offset, Page
 from weiwai.web.params import OptionalRowId, RowId
@@ -129,6 +129,9 @@ def change_password(
         user = service.visible_user(session=session, principal=principal, user_id=user_id)
         service.check_may_manage(principal, user)
     service.set_password(session=session, user=user, new_password=data.new_password, actor=principal.actor, own=own)
+    if own and principal.token_id is None and "session" in request.scope:
+        # The change ends every session signed in before it; this one continues afresh.
+        start_session(request, user.id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -150,6 +150,10 @@ def _session_principal(request: Request, session: Session) -> Principal:
     if user is None or not user.is_active:
         cookie.clear()
         raise HTTPException(status_code=401, detail="not signed in")
+    if user.password_changed_at is not None and issued < int(user.password_changed_at.timestamp()):
+        # Signed in with the old password: a change or reset ends every such session.
+        cookie.clear()
+        raise HTTPException(status_code=401, detail="the password was changed; sign in again")
     if now - seen >= SEEN_RESOLUTION_SECONDS:
         cookie[SESSION_SEEN_KEY] = now
     return Principal(user_id=user.id, username=user.username, role=Role(user.role), agency_id=user.agency_id)
