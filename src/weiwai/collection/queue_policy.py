@@ -16,18 +16,17 @@ Nothing here reads the database; `weiwai.collection.queue_service` gathers the f
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from weiwai.i18n import _, format_money
+from weiwai.rules_data import CanonicalDocument
 
 # Reason codes, in the order reasons of equal weight are listed.
 FACTOR_CODES = (
@@ -135,7 +134,7 @@ def _default_bucket_weights() -> dict[str, Decimal]:
             (("M1", 15), ("M2", 12), ("M3", 9), ("M4", 6), ("M5", 4), ("M6", 2), ("M7+", 0))}
 
 
-class QueuePolicy(_Strict):
+class QueuePolicy(_Strict, CanonicalDocument):
     """How the lender wants agencies' work queues ordered. Omitted parts take the defaults."""
 
     never_attempted: NeverAttempted = Field(default_factory=NeverAttempted)
@@ -174,15 +173,6 @@ class QueuePolicy(_Strict):
                 )
         return self
 
-    def canonical(self) -> dict[str, Any]:
-        """The policy with every default spelled out: equal policies give equal documents."""
-        return self.model_dump(mode="json")
-
-    def canonical_json(self) -> str:
-        return json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-    def sha256(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
 DEFAULT_POLICY = QueuePolicy()

@@ -13,8 +13,6 @@ first, so that an operator sees everything standing between an account and place
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -28,6 +26,7 @@ from weiwai.i18n import _
 from weiwai.money import FEN
 from weiwai.placements.strata import balance_band
 from weiwai.portfolio.delinquency import bucket_of, days_past_due
+from weiwai.rules_data import CanonicalDocument
 
 # Failure codes in the order they are checked and reported.
 SELECTION_CODES = (
@@ -156,7 +155,7 @@ class Exclusions(_Strict):
     cooling_off_days: int = Field(default=30, ge=0, le=3650)
 
 
-class ScreeningRules(_Strict):
+class ScreeningRules(_Strict, CanonicalDocument):
     """Which accounts to place. Omitted criteria accept any value; criteria combine with AND."""
 
     dpd: DpdRange | None = None
@@ -197,15 +196,6 @@ class ScreeningRules(_Strict):
             )
         return [label for label in configured if label.upper() in wanted]
 
-    def canonical(self) -> dict[str, Any]:
-        """The rules with every default spelled out: equal rules give equal documents."""
-        return self.model_dump(mode="json")
-
-    def canonical_json(self) -> str:
-        return json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-
-    def sha256(self) -> str:
-        return hashlib.sha256(self.canonical_json().encode()).hexdigest()
 
 
 # --- one account ------------------------------------------------------------------------
