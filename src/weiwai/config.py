@@ -13,6 +13,7 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -72,6 +73,13 @@ class Settings(BaseSettings):
     # Password sign-in attempts one client address may fail within login_window_seconds.
     login_failures_per_client: int = Field(default=20, gt=0)
     login_window_seconds: int = Field(default=15 * 60, gt=0)
+    # The compliance pack contacts are judged by (CN, US or UK; weiwai/compliance/packs/), and
+    # what happens to an action the check would deny: refused, or recorded as a violation
+    # (for actions an agency's own dialer reports after the fact).
+    compliance_pack: str = "CN"
+    compliance_enforcement: Literal["refuse", "record"] = "refuse"
+    # How long a slot reserved by a pre-contact check stays taken without an action using it.
+    contact_reservation_minutes: int = Field(default=15, gt=0, le=24 * 60)
     # Run due jobs (expiry, promises, month end, scorecards) in the server's background.
     # `weiwai serve` turns this on unless told --no-jobs; tests and other commands leave it off.
     run_jobs: bool = False

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 
-from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Date, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from weiwai.db import Base, UtcDateTime, utcnow
@@ -146,6 +146,8 @@ class Contract(Base):
     # Which fields a handover package may carry, and how: {"mobile": "masked", ...}
     # (weiwai.handover.policy); empty = the default minimum-necessary policy.
     handover_fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Compliance terms (weiwai.compliance.terms): the pack, how the contract tightens it, thresholds.
+    compliance_terms: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
