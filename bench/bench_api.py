@@ -1,4 +1,5 @@
-"""API under load: agency systems logging collection actions with their tokens (issue 4).
+"""API under load: agency systems logging collection actions with their tokens (issue 4),
+and asking the pre-contact check (issue 5).
 
     .venv/bin/python bench/bench_api.py [--seconds 60] [--clients 64] [--workers 2]
 
@@ -10,8 +11,10 @@
    bare endpoint doing one INSERT).
 3. Runs C concurrent keep-alive clients for S seconds against
    `POST /api/v1/cases/{case_no}/actions` (Bearer token, unique Idempotency-Key, a phone
-   call with no answer on one of the agency's open cases), then the same clients for S
-   seconds against `POST /bench/bare` with the same body. Each phase has a 5 s warm-up.
+   call with no answer on one of the agency's open cases, on a recorded line, at a lawful
+   time of the latest local day: every action passes the compliance check), then the same
+   clients for S seconds against `POST /bench/bare` with the same body, then S seconds of
+   `POST /api/v1/contact-checks` on the same cases. Each phase has a 5 s warm-up.
 4. Checks afterwards that every accepted action is in the database exactly once (by its
    id and by its Idempotency-Key) and that nothing else was written.
 
@@ -31,10 +34,13 @@ import statistics
 import subprocess
 import sys
 import time
+import random
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httptools
 from sqlalchemy import create_engine, text
@@ -54,6 +60,7 @@ BENCH_ENV = {
     "WEIWAI_DEMO_KEY_FILE": "/tmp/weiwai-bench-api-keys.json",
 }
 WARM_UP_SECONDS = 5.0
+BENCH_SCOPES = {"cases.read", "actions.read", "actions.write", "compliance.check"}
 
 
 # --------------------------------------------------------------------------- database
@@ -80,12 +87,13 @@ class Target:
     cases: list[tuple[str, int]]  # (case_no, phone_id)
 
 
-def prepare(url: str, env: dict, accounts: int) -> list[Target]:
-    """Seed the demo book, then one token per agency with open cases, and the bare table."""
-    weiwai_cli(env, "db", "upgrade")
-    started = time.perf_counter()
-    weiwai_cli(env, "demo", "--accounts", str(accounts), "--out", "/tmp/weiwai-bench-api-demo")
-    print(f"seeded the demo book ({accounts:,} accounts, 45-day cycle) in {time.perf_counter() - started:.0f} s")
+def prepare(url: str, env: dict, accounts: int, *, reuse: bool = False) -> list[Target]:
+    """Seed the demo book (unless reusing one), then one token per agency with open cases, and the bare table."""
+    if not reuse:
+        weiwai_cli(env, "db", "upgrade")
+        started = time.perf_counter()
+        weiwai_cli(env, "demo", "--accounts", str(accounts), "--out", "/tmp/weiwai-bench-api-demo")
+        print(f"seeded the demo book ({accounts:,} accounts, 45-day cycle) in {time.perf_counter() - started:.0f} s")
 
     os.environ.update(env)
     from weiwai.config import reset_settings
@@ -107,11 +115,11 @@ def prepare(url: str, env: dict, accounts: int) -> list[Target]:
         for row in rows:
             if row.agency_id not in by_agency:
                 issued = issue_token(session=session, agency_id=row.agency_id, name="bench load", actor="bench",
-                                     lifetime=timedelta(days=1))
+                                     lifetime=timedelta(days=1), scopes=BENCH_SCOPES)
                 by_agency[row.agency_id] = Target(token=issued.secret, agency_code=row.code, cases=[])
             by_agency[row.agency_id].cases.append((row.case_no, row.phone_id))
         targets = list(by_agency.values())
-        session.execute(text("CREATE TABLE bench_bare (id bigserial PRIMARY KEY, payload text NOT NULL, "
+        session.execute(text("CREATE TABLE IF NOT EXISTS bench_bare (id bigserial PRIMARY KEY, payload text NOT NULL, "
                              "created_at timestamptz NOT NULL DEFAULT now())"))
     reset_engine()
     return targets
@@ -199,6 +207,7 @@ class Phase:
     errors: list[str] = field(default_factory=list)
     accepted: dict[str, int] = field(default_factory=dict)  # idempotency key -> action id
     warm_up_accepted: dict[str, int] = field(default_factory=dict)
+    allowed: int = 0  # checks answered "allowed"
     seconds: float = 0.0
 
     def add(self, status: int, latency: float) -> None:
@@ -206,10 +215,45 @@ class Phase:
         self.statuses[status] = self.statuses.get(status, 0) + 1
 
 
+LOCAL = ZoneInfo("Asia/Shanghai")
+
+
+def lawful_window(days_ago: int = 0) -> tuple[datetime, datetime]:
+    """The latest stretch of a local day, already past, in which the CN pack allows calls.
+
+    Actions are logged after they happen, and the compliance check judges them at the time
+    they happened: outside 22:00-08:00 in the debtor's zone (the demo's debtors live in
+    Asia/Shanghai). Spreading the calls over one local day also meets the per-number cap
+    (6 attempts a day) when the book has enough open cases.
+    """
+    now = datetime.now(LOCAL)
+    day = (now.date() if now.hour >= 11 else now.date() - timedelta(days=1)) - timedelta(days=days_ago)
+    # 10:01 in Shanghai is 08:01 in Urumqi: lawful in every zone the demo's debtors live in.
+    start = datetime.combine(day, dtime(10, 1), LOCAL)
+    end = min(datetime.combine(day, dtime(21, 58), LOCAL), now - timedelta(minutes=1))
+    return start.astimezone(UTC), end.astimezone(UTC)
+
+
+def set_window(days_ago: int) -> None:
+    global WINDOW
+    WINDOW = lawful_window(days_ago)
+
+
+WINDOW = lawful_window()
+
+
 def action_body(phone_id: int) -> bytes:
-    occurred = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    start, end = WINDOW
+    occurred = (start + (end - start) * random.random()).isoformat()
     return json.dumps({"channel": "phone", "occurred_at": occurred, "outcome": "no_answer",
-                       "phone_id": phone_id}).encode()
+                       "phone_id": phone_id, "line_ref": "LINE-BENCH-01"}).encode()
+
+
+def check_body(case_no: str, phone_id: int) -> bytes:
+    start, end = WINDOW
+    at = (start + (end - start) * random.random()).isoformat()
+    return json.dumps({"case_no": case_no, "channel": "phone", "party": "debtor", "phone_id": phone_id,
+                       "at": at, "line_ref": "LINE-BENCH-01"}).encode()
 
 
 async def client(
@@ -231,6 +275,9 @@ async def client(
                 path = f"/api/v1/cases/{case_no}/actions"
                 headers = {"Authorization": f"Bearer {target.token}", "Idempotency-Key": key,
                            "Content-Type": "application/json"}
+            elif kind == "checks":
+                path, body = "/api/v1/contact-checks", check_body(case_no, phone_id)
+                headers = {"Authorization": f"Bearer {target.token}", "Content-Type": "application/json"}
             else:
                 path, headers = "/bench/bare", {"Content-Type": "application/json"}
             started = time.perf_counter()
@@ -244,6 +291,8 @@ async def client(
             phase.add(status, time.perf_counter() - started)
             if status == 201 and kind == "actions":
                 phase.accepted[key] = json.loads(payload)["id"]
+            elif kind == "checks" and status == 200:
+                phase.allowed += json.loads(payload)["allowed"]
             elif status != 201 and len(phase.errors) < 20:
                 phase.errors.append(f"{status}: {payload[:300].decode(errors='replace')}")
     finally:
@@ -272,7 +321,7 @@ def summarise(phase: Phase) -> dict:
     def percentile(p: float) -> float:
         return ordered[min(len(ordered) - 1, int(p * len(ordered)))] * 1000 if ordered else float("nan")
 
-    ok = sum(count for status, count in phase.statuses.items() if status == 201)
+    ok = sum(count for status, count in phase.statuses.items() if status in (200, 201))
     return {
         "requests": len(ordered), "accepted": ok,
         "errors": len(ordered) - ok + sum(1 for e in phase.errors if not e[:3].isdigit()),
@@ -286,8 +335,10 @@ def summarise(phase: Phase) -> dict:
 # --------------------------------------------------------------------------- checks
 
 
-def verify(url: str, phase: Phase) -> dict:
-    """Every accepted action exists exactly once, under its key and its id; nothing more was written."""
+def verify(url: str, phase: Phase, targets: list[Target]) -> dict:
+    """Every accepted action exists exactly once, under its key and its id; nothing more was written
+    by this run's tokens."""
+    actors = [f"token:{target.token[3:15]}" for target in targets]
     engine = create_engine(url)
     everything = {**phase.warm_up_accepted, **phase.accepted}
     keys = list(everything)
@@ -302,9 +353,12 @@ def verify(url: str, phase: Phase) -> dict:
         key_rows = conn.execute(text(
             "SELECT count(*) FROM idempotency_records r JOIN accepted x ON x.key = r.key")).scalar_one()
         written = conn.execute(text(
-            "SELECT count(*) FROM collection_actions WHERE recorded_by LIKE 'token:%'")).scalar_one()
-        recorded_keys = conn.execute(text("SELECT count(*) FROM idempotency_records")).scalar_one()
-        uses = conn.execute(text("SELECT count(*) FROM api_token_uses")).scalar_one()
+            "SELECT count(*) FROM collection_actions WHERE recorded_by = ANY(:actors)"), {"actors": actors}).scalar_one()
+        recorded_keys = conn.execute(text(
+            "SELECT count(*) FROM idempotency_records WHERE owner = ANY(:actors)"), {"actors": actors}).scalar_one()
+        uses = conn.execute(text(
+            "SELECT count(*) FROM api_token_uses WHERE prefix = ANY(:prefixes)"),
+            {"prefixes": [actor.removeprefix("token:") for actor in actors]}).scalar_one()
     engine.dispose()
     return {"accepted": len(keys), "distinct_ids": len(set(ids)), "ids_found": found_ids, "keys_found": key_rows,
             "token_actions_in_db": written, "keys_in_db": recorded_keys, "token_uses_logged": uses}
@@ -318,14 +372,23 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=64)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--accounts", type=int, default=4000)
+    parser.add_argument("--accounts", type=int, default=12000)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--database", default="weiwai_bench_api")
+    parser.add_argument("--days-ago", type=int, default=0,
+                        help="Log the calls on this many days before the latest lawful day (to rerun on a reused book "
+                             "without meeting the daily caps of the previous run).")
+    parser.add_argument("--reuse", action="store_true",
+                        help="Reuse the database a previous run seeded (its actions of the day count towards the caps).")
     args = parser.parse_args()
+    set_window(args.days_ago)
 
-    url = make_database(args.database)
+    if args.reuse:
+        url = make_url(ADMIN_URL).set(database=args.database).render_as_string(hide_password=False)
+    else:
+        url = make_database(args.database)
     env = {**os.environ, **BENCH_ENV, "WEIWAI_DATABASE_URL": url}
-    targets = prepare(url, env, args.accounts)
+    targets = prepare(url, env, args.accounts, reuse=args.reuse)
     cases = sum(len(t.cases) for t in targets)
     print(f"{len(targets)} agencies with tokens, {cases:,} open cases; {args.clients} clients, "
           f"{args.workers} uvicorn workers, {args.seconds:.0f} s per phase")
@@ -334,11 +397,13 @@ def main() -> None:
     try:
         actions = asyncio.run(run_phase("actions", args.seconds, args.clients, args.port, targets))
         bare = asyncio.run(run_phase("bare", args.seconds, args.clients, args.port, targets))
+        checks = asyncio.run(run_phase("checks", args.seconds, args.clients, args.port, targets))
     finally:
         server.terminate()
         server.wait(timeout=30)
 
-    rows = {"log action (token, checks, idempotency)": summarise(actions), "bare endpoint (one INSERT)": summarise(bare)}
+    rows = {"log action (token, checks, idempotency)": summarise(actions), "bare endpoint (one INSERT)": summarise(bare),
+            "pre-contact check (POST /contact-checks)": summarise(checks)}
     print(f"\n{'endpoint':<42} {'requests':>9} {'errors':>7} {'req/s':>8} {'p50 ms':>7} {'p95 ms':>7} "
           f"{'p99 ms':>7} {'max ms':>7}")
     for name, s in rows.items():
@@ -346,10 +411,11 @@ def main() -> None:
               f"{s['p95']:>7.1f} {s['p99']:>7.1f} {s['max']:>7.1f}")
     ratio = rows["log action (token, checks, idempotency)"]["throughput"] / rows["bare endpoint (one INSERT)"]["throughput"]
     print(f"\nthroughput ratio actions / bare: {ratio:.1%}  (target >= 50 %)")
-    for phase in (actions, bare):
+    print(f"pre-contact checks answered 'allowed': {checks.allowed:,} of {sum(checks.statuses.values()):,}")
+    for phase in (actions, bare, checks):
         if phase.errors:
             print(f"{phase.name}: first errors: {phase.errors[:5]}")
-    check = verify(url, actions)
+    check = verify(url, actions, targets)
     print("exactly-once check:", json.dumps(check))
     exact = check["accepted"] > 0 and (check["accepted"] == check["distinct_ids"] == check["ids_found"] == check["keys_found"]
              == check["token_actions_in_db"] == check["keys_in_db"])

@@ -95,6 +95,9 @@ class PartyRefs:
     statement_no: str | None = None
     draft_statement_id: int | None = None
     draft_statement_no: str | None = None
+    complaint_no: str | None = None  # a complaint about the agency's case
+    block_id: int | None = None  # a (lifted) placement block of the agency
+    notice_id: int | None = None  # a lender notice about the agency
 
     @property
     def agency_markers(self) -> list[str]:
@@ -112,12 +115,14 @@ class World:
     batch_no: str
     direct_txn_id: str
     store: Path
+    template_id: int | None = None  # an approved message template (every principal may read it)
+    draft_template_id: int | None = None  # a draft: lender staff only
 
     def markers_hidden_from(self, role: Role) -> list[str]:
         """Marker strings that no response to agency A's `role` (or token) may contain."""
         b = self.b
         hidden = [*b.agency_markers, *(m for refs in b.cases.values() for m in refs.markers)]
-        hidden += [m for m in (b.package_no, b.statement_no, b.draft_statement_no) if m]
+        hidden += [m for m in (b.package_no, b.statement_no, b.draft_statement_no, b.complaint_no) if m]
         hidden += [*self.a.cases["ended"].markers, self.a.draft_statement_no]
         hidden += list(self.lender_usernames.values())
         if role == Role.collector:
@@ -159,6 +164,10 @@ def _user(session: Session, username: str, role: Role, agency_id: int | None = N
                 password_hash="!")
     session.add(user)
     session.flush()
+    if role == Role.collector:  # CN-10: current qualifications, so that collectors may work
+        from factories_collection import qualify_collector
+
+        qualify_collector(session, user)
     return user
 
 
@@ -258,6 +267,42 @@ def _party(session: Session, key: str, batch: PlacementBatch) -> tuple[PartyRefs
     return party, rows
 
 
+def _complaint_block_notice(session: Session, party: PartyRefs) -> None:
+    """A complaint about the party's first case, a lifted placement block and a notice."""
+    from weiwai.compliance.models import Complaint, LenderNotice, PlacementBlock
+
+    refs = party.cases[f"{party.key}1"]
+    case = session.get(Case, refs.case_id)
+    complaint = Complaint(
+        complaint_no=f"QZ{party.key.upper()}-COMPLAINT", source="debtor", account_id=case.account_id,
+        debtor_id=refs.debtor_id, agency_id=party.agency_id, case_id=case.id,
+        collector_user_id=case.collector_user_id, category="conduct", summary=f"投诉QZ{party.key.upper()}",
+        received_at=PLACED_AT + timedelta(days=3), respond_by=date(2023, 12, 19), recorded_by="test",
+    )
+    block = PlacementBlock(agency_id=party.agency_id, reason="manual", details={}, created_by="test",
+                           lifted_by="test", lifted_at=PLACED_AT, lift_reason="matrix")
+    notice = LenderNotice(kind="placement_blocked", agency_id=party.agency_id, message="matrix", details={})
+    session.add_all([complaint, block, notice])
+    session.flush()
+    party.complaint_no, party.block_id, party.notice_id = complaint.complaint_no, block.id, notice.id
+
+
+def _templates(session: Session) -> dict[str, int]:
+    """An approved message template and a draft one (lender-wide, not a party's)."""
+    from weiwai.compliance.models import MessageTemplate, TemplateStatus
+
+    body = "【{lender_name}】{agency_name}受{lender_name}委托提醒{debtor_name}：请致电{agency_phone}。"
+    rows = {
+        status: MessageTemplate(code=f"QZ-TEMPLATE-{status.value}", version=1, channel="sms", language="zh_CN",
+                                audience="debtor", pack="CN", body=body, status=status, findings=[],
+                                created_by="test", authors=["test"], reviewed_by="test-review")
+        for status in (TemplateStatus.approved, TemplateStatus.draft)
+    }
+    session.add_all(rows.values())
+    session.flush()
+    return {"template_id": rows[TemplateStatus.approved].id, "draft_template_id": rows[TemplateStatus.draft].id}
+
+
 def build_world(session: Session, *, store: Path) -> World:
     """Both agencies, the lender's users, cases, payments, statements, packages and scorecards."""
     rules = ScreeningRuleSet(name="authz", version=1, rules={}, sha256="0" * 64, created_by="test")
@@ -319,10 +364,14 @@ def build_world(session: Session, *, store: Path) -> World:
         package = create_package(session=session, contract_no=party.contract_no, out_dir=packages_dir, actor="test")
         party.package_id, party.package_no = package.id, package.package_no
 
+    for party in (a, b):
+        _complaint_block_notice(session, party)
+
+    template_ids = _templates(session)
     store_batch_scorecards(session=session, batch_no=batch.batch_no, as_of=SCORECARD_DAY)
     session.flush()
     return World(
         a=a, b=b, lender_ids={role: user.id for role, user in lender.items()},
         lender_usernames={role: user.username for role, user in lender.items()}, batch_no=batch.batch_no,
-        direct_txn_id=direct_txn, store=store,
+        direct_txn_id=direct_txn, store=store, **template_ids,
     )

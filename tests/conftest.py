@@ -144,6 +144,21 @@ def use_db(fresh_db_url, monkeypatch) -> Iterator[str]:
     reset_keyring()
 
 
+@pytest.fixture
+def record_compliance(monkeypatch) -> Iterator[None]:
+    """Contacts the compliance check would deny are logged and recorded as violations, not refused.
+
+    For tests of the collection log's own mechanics (outcomes, promises, imports) whose
+    contacts are not the point: the rules themselves are tested in test_compliance_*.
+    """
+    from weiwai.config import reset_settings
+
+    monkeypatch.setenv("WEIWAI_COMPLIANCE_ENFORCEMENT", "record")
+    reset_settings()
+    yield
+    reset_settings()
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked postgres_only are not collected for SQLite (rather than skipped there),
     so that a skip always means PostgreSQL was missing."""

@@ -231,7 +231,20 @@ def make_user(session: Session, *, role: str, agency: Agency | None = None):
                 password_hash="!")
     session.add(user)
     session.flush()
+    if role == "collector":
+        qualify_collector(session, user)
     return user
+
+
+def qualify_collector(session: Session, user, *, completed_on: date | None = None) -> None:
+    """Give a collector all three CN-10 qualifications, current (completed 30 days ago by default)."""
+    from weiwai.clock import today_local
+    from weiwai.compliance.models import CollectorQualification
+
+    day = completed_on or today_local() - timedelta(days=30)
+    for item in ("background_check", "training", "confidentiality"):
+        session.add(CollectorQualification(user_id=user.id, item=item, completed_on=day, recorded_by="test"))
+    session.flush()
 
 
 def api_client(session: Session, user, *, store=None):

@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     # what happens to an action the check would deny: refused, or recorded as a violation
     # (for actions an agency's own dialer reports after the fact).
     compliance_pack: str = "CN"
+    # How messages name the lender, and the only repayment accounts and links a template may
+    # carry (CN-07): anything else in a template is flagged as a non-official account.
+    lender_name: str = ""
+    official_repayment_channels: list[str] = Field(default_factory=list)
     compliance_enforcement: Literal["refuse", "record"] = "refuse"
     # How long a slot reserved by a pre-contact check stays taken without an action using it.
     contact_reservation_minutes: int = Field(default=15, gt=0, le=24 * 60)
@@ -84,6 +88,18 @@ class Settings(BaseSettings):
     # `weiwai serve` turns this on unless told --no-jobs; tests and other commands leave it off.
     run_jobs: bool = False
     jobs_poll_seconds: float = Field(default=60.0, gt=0)
+    # Complaints, agency reviews and collector qualifications (weiwai.compliance: complaints,
+    # reviews, qualifications; docs/complaints.md). Days a complaint must be answered in, per source.
+    complaint_response_days: dict[str, int] = Field(
+        default_factory=lambda: {"regulator": 5, "lender": 10, "debtor": 15}
+    )
+    # CN-11: no new placement when an agency's last review is older than this (or failed).
+    agency_review_max_age_days: int = Field(default=365, gt=0)
+    # CN-11: a contract ending within this many days needs a pre_expiry review.
+    pre_expiry_review_days: int = Field(default=60, gt=0)
+    # CN-10: collectors log actions and check contacts only with current qualifications.
+    collector_qualifications_required: bool = True
+    qualification_valid_days: int = Field(default=365, gt=0)
 
     @field_validator("buckets")
     @classmethod

@@ -10,6 +10,9 @@ from factories_collection import english_messages, make_world  # noqa: F401  (en
 from weiwai.cli import action_cmd, handover_cmd
 from weiwai.errors import NotFound
 
+# The collection log's mechanics, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 runner = CliRunner()
 
 

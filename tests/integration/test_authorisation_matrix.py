@@ -110,6 +110,15 @@ PARAMS: dict[str, Any] = {
     "username": (lambda w: {"own": w.a.collectors[0], "other_agency": w.b.collectors[0],
                             "hidden": w.lender_usernames[Role.admin]}, "qzn-nobody"),
     "batch_no": (lambda w: {"own": w.batch_no}, "QZN-BATCH"),
+    # Message templates are the lender's, not a party's: agencies see approved ones (own), never drafts (hidden).
+    "template_id": (lambda w: {"own": w.template_id, "hidden": w.draft_template_id}, NO_ID),
+    "complaint_no": (_party_field("complaint_no"), "QZN-COMPLAINT"),
+    "block_id": (_party_field("block_id"), NO_ID),
+    "notice_id": (_party_field("notice_id"), NO_ID),
+    # Compliance holds, preferences and reservations: the world has none, so only a missing one is asked for.
+    "hold_id": (lambda w: {}, NO_ID),
+    "preference_id": (lambda w: {}, NO_ID),
+    "reservation_token": (lambda w: {}, "rsv_QZN-NONE"),
     "kind": Const("csv"),
     "period": Const("2024-01"),
 }
@@ -141,6 +150,25 @@ BODIES: dict[tuple[str, str], Any] = {
     ("PUT", "/api/v1/cases/{case_no}/assignee"): {"collector_user_id": "{collector_user_id}"},
     ("POST", "/api/v1/work-queue/assignments"): {"case_nos": ["{case_no}"], "collector_user_id": "{collector_user_id}"},
     ("POST", "/api/v1/work-queue/distribute"): {"agency_id": "{agency_id}"},
+    ("POST", "/api/v1/complaints"): {"source": "debtor", "case_no": "{case_no}", "category": "conduct",
+                                     "summary": "matrix", "received_at": "2024-03-01T10:00:00+08:00"},
+    ("POST", "/api/v1/complaints/{complaint_no}/transitions"): {"to": "investigating", "note": "matrix"},
+    ("POST", "/api/v1/placement-blocks/{block_id}/lift"): {"reason": "matrix"},
+    ("POST", "/api/v1/agencies/{agency_id}/reviews"): {
+        "kind": "ad_hoc", "evaluated_on": "2024-03-01", "compliance_score": 80, "quality_score": 80,
+        "infosec_score": 80, "result": "pass"},
+    ("POST", "/api/v1/users/{user_id}/qualifications"): {"item": "training", "completed_on": "2024-03-01"},
+    ("POST", "/api/v1/contact-checks"): {"case_no": "{case_no}", "channel": "letter", "party": "debtor",
+                                         "at": "2024-03-05T10:00:00+08:00", "reserve": True},
+    ("POST", "/api/v1/cases/{case_no}/holds"): {"kind": "dispute", "reason": "matrix"},
+    ("POST", "/api/v1/debtors/{debtor_id}/holds"): {"kind": "dispute", "reason": "matrix"},
+    ("POST", "/api/v1/debtors/{debtor_id}/preferences"): {"kind": "inconvenient_time",
+                                                          "data": {"start": "12:00", "end": "13:00"}},
+    ("POST", "/api/v1/holds/{hold_id}/lift"): {"reason": "matrix"},
+    ("POST", "/api/v1/templates/{template_id}/render"): {"values": {
+        "lender_name": "L", "agency_name": "A", "debtor_name": "D", "agency_phone": "1"}},
+    ("POST", "/api/v1/templates/check"): {"body": "{agency_name}, {lender_name}: 您好", "channel": "sms",
+                                          "language": "zh_CN"},
     ("POST", "/api/v1/payments"): {"txn_id": "QZN-MATRIX-TXN", "account_no": "{account_no}", "amount": "1.00",
                                    "paid_at": "2024-03-01T10:00:00+08:00"},
 }
@@ -157,6 +185,8 @@ QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("GET", "/api/v1/cases"): [{}, {"agency_id": "{agency_id}"}, {"collector_user_id": "{collector_user_id}"},
                                {"open": "false"}],
     ("GET", "/api/v1/users"): [{}, {"agency_id": "{agency_id}"}],
+    ("GET", "/api/v1/violations"): [{}, {"agency_id": "{agency_id}"}],
+    ("GET", "/api/v1/complaints"): [{}, {"agency_id": "{agency_id}"}, {"case_no": "{case_no}"}],
 }
 # Lists whose lender callers must name an agency (without one: 422, not a 2xx).
 LENDER_NAMES_THE_AGENCY = {("GET", "/api/v1/work-queue")}
@@ -490,6 +520,7 @@ LIST_EXPECTATIONS = {
         "collector": lambda w: [w.a.cases["a1"].case_no],
     },
     "/api/v1/users": {"agency_manager": lambda w: [w.a.collectors[0], w.a.collectors[1]]},
+    "/api/v1/complaints": {"agency_manager": lambda w: [w.a.complaint_no]},
 }
 
 

@@ -24,7 +24,8 @@ WORKERS = 6
 
 
 # The races need concurrent writers, which SQLite serialises: PostgreSQL only.
-pytestmark = pytest.mark.postgres_only
+# The collection log's mechanics, not the compliance rules (tested in test_compliance_*).
+pytestmark = [pytest.mark.postgres_only, pytest.mark.usefixtures("record_compliance")]
 
 
 @pytest.fixture

@@ -21,6 +21,9 @@ from weiwai.placements.models import CaseStatus
 from weiwai.portfolio.models import ImportRun
 from weiwai.security.models import AuditEvent
 
+# The collection log's mechanics, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 AT = datetime(2024, 3, 8, 4, 0, tzinfo=UTC)
 HEADER = ["case_no", "channel", "occurred_at", "party", "phone_id", "outcome", "promise_amount", "promise_due_on",
           "notes", "idempotency_key"]

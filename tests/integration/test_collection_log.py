@@ -21,6 +21,9 @@ from weiwai.errors import Conflict, NotFound, RuleViolation
 from weiwai.placements.models import CaseStatus, CaseStatusChange
 from weiwai.portfolio import personal_data
 
+# The collection log's mechanics, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 AT = datetime(2024, 3, 5, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 WHEN = AT - timedelta(hours=1)
 CONTACT_PHONE = "13700001111"

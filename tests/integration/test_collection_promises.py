@@ -18,6 +18,9 @@ from weiwai.collection.schemas import ActionCreate
 from weiwai.placements.models import CaseStatus, CaseStatusChange
 from weiwai.portfolio.models import PaymentStatus
 
+# The collection log's mechanics, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 PROMISE_AT = datetime(2024, 3, 5, 2, 0, tzinfo=UTC)  # 10:00 on 5 March in Shanghai
 DUE = date(2024, 3, 10)
 EVAL_AT = datetime(2024, 3, 11, 1, 0, tzinfo=UTC)

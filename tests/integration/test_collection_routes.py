@@ -6,6 +6,9 @@ import pytest
 
 from factories_collection import api_client, make_agency, make_user, make_world
 
+# The collection log's mechanics, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 WHEN = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
 
 

@@ -23,6 +23,9 @@ from weiwai.web import idempotency
 from weiwai.web.deps import Principal, current_principal, get_session
 from weiwai.web.idempotency import IdempotentRequest, purge_idempotency_records
 
+# Logging actions is the setting here, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 with warnings.catch_warnings():  # starlette's TestClient warns about its httpx dependency
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient

@@ -25,6 +25,9 @@ from weiwai.portfolio.models import Account, DebtorPhone
 from weiwai.security.models import Role
 from weiwai.web.deps import Principal
 
+# Logging actions is the setting here, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 TODAY = date(2024, 3, 20)
 
 

@@ -15,6 +15,9 @@ from weiwai.security.models import Role
 from weiwai.security.permissions import Permission
 from weiwai.web.deps import Principal, current_principal, get_session
 
+# Logging actions is the setting here, not the compliance rules (tested in test_compliance_*).
+pytestmark = pytest.mark.usefixtures("record_compliance")
+
 with warnings.catch_warnings():  # starlette's TestClient warns about its httpx dependency
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient` is deprecated")
     from fastapi.testclient import TestClient

@@ -42,7 +42,11 @@ SUB_APPS = (
     ("weiwai.cli.payment_cmd", "payment"),
     ("weiwai.cli.statement_cmd", "statement"),
     ("weiwai.cli.evaluate_cmd", "evaluate"),
+    ("weiwai.cli.complaint_cmd", "complaint"),
+    ("weiwai.cli.review_cmd", "review"),
+    ("weiwai.cli.template_cmd", "template"),
     ("weiwai.cli.jobs_cmd", "jobs"),
+    ("weiwai.cli.compliance_cmd", "compliance"),
 )
 _registered = False
 

@@ -112,15 +112,55 @@ def import_actions(
 
     fresh = sorted((row for row in rows if row.number not in replayed),
                    key=lambda row: (row.data.occurred_at, row.number))
-    for row in fresh:
-        service.apply_action(session=session, context=contexts[row.case.id], data=row.data, checked=row.checked,
-                             actor=actor, at=at)
+    _apply_enforced(session, name, fresh, contexts, actor=actor, at=at)
     summary = ImportSummary(
         file=name, rows=len(rows), created=len(fresh), already_logged=len(replayed),
         promises=sum(1 for row in fresh if row.data.outcome == Outcome.promise_to_pay),
     )
     _record_run(session, summary, sha256=sha256, agency=agency, actor=actor, at=at)
     return summary
+
+
+def _apply_enforced(session: Session, name: str, fresh: list[_Row], contexts: dict, *, actor: str, at) -> None:
+    """Log the rows in the order they happened, each through the contact check (weiwai.compliance.enforcement).
+
+    The debtors are locked first, in id order (two files cannot deadlock); each row is then
+    judged with the rows before it already counted. Under "refuse" any denied row rejects
+    the whole file (nothing written: the rows logged so far are rolled back with their
+    savepoint); under "record" every row is logged and its denials become violations.
+    """
+    from weiwai.compliance import enforcement
+    from weiwai.compliance import facts as compliance_facts
+    from weiwai.portfolio.models import Account
+
+    account_ids = sorted({row.case.account_id for row in fresh})
+    debtor_of: dict[int, int] = {}
+    for start in range(0, len(account_ids), 1000):
+        debtor_of.update(session.execute(select(Account.id, Account.debtor_id).where(
+            Account.id.in_(account_ids[start : start + 1000]))).all())
+    compliance_facts.lock_debtors(session=session, debtor_ids=set(debtor_of.values()))
+    debtors: dict[int, compliance_facts.DebtorRow] = {}
+    refused: list[RowError] = []
+    savepoint = session.begin_nested()
+    for row in fresh:
+        case = row.case
+        if case.id not in debtors:
+            debtors[case.id] = compliance_facts.lock_debtor(session=session, account_id=case.account_id,
+                                                            contract_id=case.contract_id, lock=False)
+        verdict = enforcement.judge_action(session=session, context=contexts[case.id], data=row.data,
+                                           checked=row.checked, debtor=debtors[case.id])
+        if not verdict.decision.allowed and enforcement.refusing():
+            refused.append(RowError(file=name, row=row.number, column="*", value=row.case_no,
+                                    reason=enforcement.describe(verdict.decision)))
+            continue
+        logged = service.apply_action(session=session, context=contexts[case.id], data=row.data,
+                                      checked=row.checked, actor=actor, at=at)
+        if logged.created:
+            enforcement.after_logged(session=session, verdict=verdict, action=logged.action, actor=actor)
+    if refused:
+        savepoint.rollback()
+        raise InputRejected(errors=refused)
+    savepoint.commit()
 
 
 def _read_bytes(path: Path) -> bytes:

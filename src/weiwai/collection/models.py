@@ -53,7 +53,11 @@ class PromiseStatus(StrEnum):
 
 class CollectionAction(Base):
     __tablename__ = "collection_actions"
-    __table_args__ = (Index("ix_collection_actions_case_time", "case_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_collection_actions_case_time", "case_id", "occurred_at"),
+        # A debtor's recent contacts over all agencies, read by every compliance check.
+        Index("ix_collection_actions_account_time", "account_id", "occurred_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))

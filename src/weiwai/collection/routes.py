@@ -17,6 +17,7 @@ from weiwai.agencies.models import Channel
 from weiwai.collection import service
 from weiwai.collection.models import CollectionAction, Outcome, PromiseStatus
 from weiwai.collection.schemas import ActionPost, ActionRead, PromiseRead
+from weiwai.compliance.qualifications import require_qualified_collector
 from weiwai.placements.models import Case
 from weiwai.security.permissions import Permission
 from weiwai.security.scope import visible_case
@@ -37,12 +38,13 @@ def log_action(
     idempotency: Idempotency,
 ) -> ActionRead:
     """Log one action; the first moves the case to working, a promise to pay to promised."""
+    require_qualified_collector(principal, session)  # CN-10
 
     def work() -> ActionRead:
         context = service.visible_context(session=session, principal=principal, case_no=case_no)
         action = service.record_in_context(
             session=session, context=context, data=data.to_create(), actor=principal.actor,
-            collector_user_id=None if principal.is_lender else principal.user_id,
+            collector_user_id=None if principal.is_lender else principal.user_id, reservation=data.reservation,
         ).action
         promise = None
         if action.outcome == Outcome.promise_to_pay:

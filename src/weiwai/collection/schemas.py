@@ -57,6 +57,8 @@ class ActionFields(BaseModel):
     line_ref: Ref | None = None
     recording_ref: RecordingRef | None = None
     credential_ref: Ref | None = None
+    # The approved message template used (SMS, letter, e-mail, call script): CN-06, US-05.
+    template_code: Ref | None = None
 
     @field_validator("occurred_at")
     @classmethod
@@ -77,11 +79,20 @@ class ActionCreate(ActionFields):
     idempotency_key: IdempotencyKey | None = None
 
 
+ReservationToken = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40,
+                                                   pattern=r"^[\x21-\x7e]+$")]
+
+
 class ActionPost(ActionFields):
     """An action as the HTTP API takes it; a retry is named by the Idempotency-Key header."""
 
+    # The token of the reservation a pre-contact check took (POST /api/v1/contact-checks,
+    # reserve=true): the action uses that slot of the global counters.
+    reservation: ReservationToken | None = None
+
     def to_create(self) -> ActionCreate:
-        return ActionCreate.model_construct(**dict(self), idempotency_key=None)
+        fields = {name: value for name, value in self if name != "reservation"}
+        return ActionCreate.model_construct(**fields, idempotency_key=None)
 
 
 class PromiseRead(BaseModel):

@@ -22,6 +22,7 @@ from weiwai.agencies.models import Contract
 from weiwai.collection.models import CollectionAction, Outcome, PromiseStatus, PromiseToPay
 from weiwai.collection.rules import PROMISE_MAX_DAYS, CaseContext, Checked, ContactRef, check_action
 from weiwai.collection.schemas import ActionCreate
+from weiwai.compliance import enforcement
 from weiwai.db import utcnow
 from weiwai.errors import Conflict, NotFound, RuleViolation
 from weiwai.i18n import _
@@ -47,6 +48,7 @@ def record_on_case(
     at: datetime | None = None,
     collector_user_id: int | None = None,
     promise_max_days: int = PROMISE_MAX_DAYS,
+    reservation: str | None = None,
 ) -> Logged:
     """Log one action on `case`, which the caller may see and has locked (scope.visible_case(lock=True))."""
     if data.idempotency_key:
@@ -55,7 +57,8 @@ def record_on_case(
             return Logged(action=_same_case(existing, case), created=False)
     context = load_contexts(session=session, cases=[case])[case.id]
     return record_in_context(session=session, context=context, data=data, actor=actor, at=at,
-                             collector_user_id=collector_user_id, promise_max_days=promise_max_days)
+                             collector_user_id=collector_user_id, promise_max_days=promise_max_days,
+                             reservation=reservation)
 
 
 def record_in_context(
@@ -67,18 +70,28 @@ def record_in_context(
     at: datetime | None = None,
     collector_user_id: int | None = None,
     promise_max_days: int = PROMISE_MAX_DAYS,
+    reservation: str | None = None,
 ) -> Logged:
-    """Check and log one action on the (visible, locked) case of `context` (see visible_context)."""
+    """Check and log one action on the (visible, locked) case of `context` (see visible_context).
+
+    `reservation`: the token of a pre-contact check's reservation this action uses.
+    """
     at = at or utcnow()
     checked = check_action(
         context=context, data=data, at=at, phone_index=personal_data.phone_index, promise_max_days=promise_max_days
     )
     if checked.problems:
         raise RuleViolation("; ".join(f"{p.column}: {p.reason}" for p in checked.problems))
-    return apply_action(
+    # The contact check, under the debtor's lock (weiwai.compliance.enforcement): refused, or recorded.
+    verdict = enforcement.enforce(session=session, context=context, data=data, checked=checked,
+                                  reservation_token=reservation)
+    logged = apply_action(
         session=session, context=context, data=data, checked=checked, actor=actor, at=at,
         collector_user_id=collector_user_id,
     )
+    if logged.created:
+        enforcement.after_logged(session=session, verdict=verdict, action=logged.action, actor=actor)
+    return logged
 
 
 def log_action(
@@ -109,12 +122,13 @@ def record_action(
     at: datetime | None = None,
     collector_user_id: int | None = None,
     promise_max_days: int = PROMISE_MAX_DAYS,
+    reservation: str | None = None,
 ) -> Logged:
     """As log_action, also saying whether the action was created now or replayed."""
     case = scope.visible_case(session=session, principal=acting_as(agency_id), case_id=case_id, lock=True)
     return record_on_case(
         session=session, case=case, data=data, actor=actor, at=at, collector_user_id=collector_user_id,
-        promise_max_days=promise_max_days,
+        promise_max_days=promise_max_days, reservation=reservation,
     )
 
 

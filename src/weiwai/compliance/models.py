@@ -217,6 +217,14 @@ class MessageTemplate(Base):
     reviewed_by: Mapped[str | None] = mapped_column(String(100))
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     review_note: Mapped[str | None] = mapped_column(Text)
+    # Everyone who wrote or changed the text, and who submitted it: none of them may approve (four-eyes).
+    authors: Mapped[list] = mapped_column(JSON, default=list)
+    submitted_by: Mapped[str | None] = mapped_column(String(100))
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The row's version for ETag / If-Match (`version` above is the template's version number).
+    row_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+
+    __mapper_args__ = {"version_id_col": row_version}
 
 
 class AgencyEvaluation(Base):

@@ -87,6 +87,7 @@ def seed_demo(
         agency_ids = _seed_agencies(session=session, as_of=as_of)
         say("creating demo users")
         users = _seed_users(session=session, agency_ids=agency_ids)
+        _qualify_collectors(session=session, users=users, as_of=as_of)
         say("importing payments")
         paid = import_payments(session=session, path=directory / "payments.csv", actor=ACTOR)
         kept_files = files if files_dir else []
@@ -138,6 +139,17 @@ def _seed_agencies(*, session: Session, as_of: date) -> dict[str, int]:
             change_agency_status(session=session, agency=agency, to=AgencyStatus.suspended,
                                  reason="季度评估发现录音缺失，暂停新委案待整改", actor=ACTOR, on=as_of)
     return ids
+
+
+def _qualify_collectors(*, session: Session, users: list, as_of: date) -> None:
+    """CN-10: the demo collectors' background check, training and confidentiality agreement, on file."""
+    from weiwai.compliance.qualifications import qualify_fully
+    from weiwai.security.models import Role
+
+    for user in users:
+        if user.role == Role.collector:
+            qualify_fully(session=session, user=user, completed_on=as_of - timedelta(days=30), actor=ACTOR,
+                          evidence_prefix=f"{user.username}-")
 
 
 def _seed_users(*, session: Session, agency_ids: dict[str, int]) -> list:

@@ -35,6 +35,7 @@ JOB_MODULES = (
     "weiwai.reports.jobs",
     "weiwai.web.jobs",
     "weiwai.security.jobs",
+    "weiwai.compliance.jobs",
 )
 
 

@@ -62,6 +62,10 @@ def agency_view(
         agencies = list(session.scalars(select(Agency).where(Agency.status == AgencyStatus.active.value)))
     agencies.sort(key=lambda agency: agency.code)
     load = open_load(session, [agency.id for agency in agencies])
+    # Hard constraint: live placement blocks and CN-11 reviews (weiwai.compliance.thresholds).
+    from weiwai.compliance.thresholds import placement_exclusions
+
+    excluded = placement_exclusions(session=session, agency_ids=[agency.id for agency in agencies], as_of=as_of)
     slots, terms, contracts, skipped = [], [], {}, []
     for agency in agencies:
         usable = sorted((c for c in agency.contracts if c.is_usable(as_of)), key=lambda c: c.id)
@@ -70,6 +74,8 @@ def agency_view(
             problem = _("agency is {status}, not active").format(status=agency.status)
         elif not usable:
             problem = _("no usable contract on {day}").format(day=as_of.isoformat())
+        elif agency.id in excluded:
+            problem = excluded[agency.id]
         if problem:
             skipped.append((agency.code, problem))
             continue

@@ -49,6 +49,19 @@ class Permission(StrEnum):
     users_write = "users.write"
     tokens_manage = "tokens.manage"
     audit_read = "audit.read"
+    compliance_check = "compliance.check"  # pre-contact checks and their reservations
+    holds_read = "holds.read"  # debtors' contact holds and preferences
+    holds_write = "holds.write"  # set and lift holds, record and revoke preferences
+    holds_report = "holds.report"  # an agency reports a dispute, a stop request or a refusal on its case
+    violations_read = "violations.read"  # compliance violations (an agency manager: their agency's)
+    templates_read = "templates.read"  # approved message templates (lender staff: every status)
+    templates_write = "templates.write"  # draft, change and submit message templates
+    templates_approve = "templates.approve"  # approve, reject and retire templates (four-eyes)
+    complaints_read = "complaints.read"
+    complaints_write = "complaints.write"
+    agency_reviews_read = "agency_reviews.read"
+    agency_reviews_write = "agency_reviews.write"  # reviews (CN-11), lifting placement blocks
+    collectors_qualify = "collectors.qualify"
 
 
 P = Permission
@@ -57,7 +70,8 @@ P = Permission
 _LENDER_READ = frozenset({
     P.portfolio_read, P.agencies_read, P.contracts_read, P.screening_read, P.placements_read, P.cases_read,
     P.queue_read, P.actions_read, P.handover_read, P.payments_read, P.statements_read, P.evaluations_read,
-    P.scorecards_read, P.jobs_read,
+    P.scorecards_read, P.jobs_read, P.violations_read,
+    P.templates_read, P.complaints_read, P.agency_reviews_read,
 })
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -65,22 +79,33 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.operations: _LENDER_READ | {
         P.personal_data_reveal, P.agencies_write, P.contracts_write, P.contracts_approve, P.screening_write,
         P.placements_write, P.cases_manage, P.queue_policy_write, P.actions_write, P.handover_write,
-        P.handover_download, P.jobs_run,
+        P.handover_download, P.jobs_run, P.compliance_check, P.holds_read, P.holds_write,
+        P.templates_write, P.complaints_write,
     },
-    Role.compliance: _LENDER_READ | {P.personal_data_reveal, P.contracts_approve, P.audit_read},
+    Role.compliance: _LENDER_READ | {P.compliance_check, P.holds_read, P.holds_write,
+                                     P.personal_data_reveal, P.contracts_approve, P.audit_read,
+                                     P.complaints_write, P.agency_reviews_write, P.collectors_qualify,
+                                     P.templates_write, P.templates_approve},
     Role.infosec: _LENDER_READ | {P.personal_data_reveal, P.users_read, P.tokens_manage, P.audit_read},
     Role.finance: _LENDER_READ | {P.payments_write},
     Role.auditor: _LENDER_READ | {P.users_read, P.audit_read},
     Role.agency_manager: frozenset({
         P.agencies_read, P.contracts_read, P.cases_read, P.cases_assign, P.queue_read, P.actions_read,
         P.actions_write, P.handover_read, P.handover_download, P.statements_read, P.scorecards_read,
-        P.users_read, P.users_write, P.tokens_manage,
+        P.users_read, P.users_write, P.tokens_manage, P.compliance_check, P.holds_report, P.violations_read,
+        P.complaints_read, P.agency_reviews_read,
+        P.collectors_qualify, P.templates_read,
     }),
-    Role.collector: frozenset({P.cases_read, P.queue_read, P.actions_read, P.actions_write}),
+    Role.collector: frozenset({
+        P.compliance_check, P.holds_report, P.cases_read, P.queue_read, P.actions_read, P.actions_write,
+        P.templates_read,
+    }),
 }
 
 # What an agency system's API token may be granted (a token acts for its whole agency).
 TOKEN_SCOPES = frozenset({
+    P.compliance_check, P.holds_report,
+    P.templates_read,
     P.cases_read, P.queue_read, P.actions_read, P.actions_write, P.handover_read, P.handover_download,
 })
 DEFAULT_TOKEN_SCOPES = frozenset({P.cases_read, P.actions_read, P.actions_write})

@@ -68,6 +68,19 @@ PERMISSION_MEANINGS: dict[Permission, str] = {
     Permission.users_write: "create and change user accounts (an agency manager: their agency's collectors)",
     Permission.tokens_manage: "issue, list and revoke agency API tokens and read their use",
     Permission.audit_read: "read the audit trail",
+    Permission.compliance_check: "ask whether a contact is allowed now, and reserve or release its slot",
+    Permission.holds_read: "read debtors' contact holds and preferences",
+    Permission.holds_write: "set and lift contact holds; record and revoke contact preferences",
+    Permission.holds_report: "report a dispute, a request to stop contact or a refusal on a case in reach",
+    Permission.violations_read: "read compliance violations (an agency manager: their agency's)",
+    Permission.templates_read: "read message templates and render approved ones (an agency: approved only)",
+    Permission.templates_write: "draft message templates, change drafts, check content and submit for approval",
+    Permission.templates_approve: "approve, reject or retire message templates (never one's own: four-eyes)",
+    Permission.complaints_read: "read complaints (an agency manager: those about their agency)",
+    Permission.complaints_write: "record complaints, move them along their lifecycle, acknowledge notices",
+    Permission.agency_reviews_read: "read agency reviews (CN-11; an agency manager: their agency's)",
+    Permission.agency_reviews_write: "record agency reviews and lift placement blocks",
+    Permission.collectors_qualify: "read and record collectors' qualifications (CN-10; an agency manager: their own)",
 }
 
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")

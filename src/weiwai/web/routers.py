@@ -18,10 +18,15 @@ ROUTER_MODULES = (
     "weiwai.handover.routes",
     "weiwai.collection.routes",
     "weiwai.collection.queue_routes",
+    "weiwai.compliance.routes",
     "weiwai.payments.routes",
     "weiwai.settlement.routes",
     "weiwai.reports.routes",
+    "weiwai.compliance.template_routes",
+    "weiwai.compliance.complaint_routes",
+    "weiwai.compliance.review_routes",
     "weiwai.web.queue_pages",
+    "weiwai.web.compliance_pages",
     "weiwai.web.pages",
 )
 
