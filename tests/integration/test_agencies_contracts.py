@@ -263,3 +263,35 @@ def test_listing_filters_by_agency_and_status_and_pages(session):
     assert numbers(offset=1, limit=1) == (["A-2"], 3)
     with pytest.raises(NotFound):
         numbers(agency="NOPE")
+
+
+# --- compliance terms ---------------------------------------------------------------------
+
+
+def test_a_contract_may_tighten_the_compliance_pack_and_set_thresholds(session):
+    from weiwai.agencies.contract_schemas import ContractUpdate
+    from weiwai.compliance.terms import thresholds_of
+
+    data = ContractUpdate.model_validate({"compliance_terms": {
+        "overrides": {"CN-02": {"max_per_local_day": 2}, "CN-01": {"quiet_start": "21:00"}},
+        "thresholds": {"severe_violations": {"limit": 0, "period_days": 30}},
+    }})
+    assert data.compliance_terms["overrides"]["CN-02"] == {"max_per_local_day": 2}
+    assert thresholds_of(data.compliance_terms).severe_violations.limit == 0
+
+
+@pytest.mark.parametrize("terms, fragment", [
+    ({"overrides": {"CN-02": {"max_per_local_day": 5}}}, "CN-02.max_per_local_day"),
+    ({"overrides": {"CN-01": {"quiet_end": "07:00"}}}, "CN-01.quiet_end"),
+    ({"overrides": {"CN-99": {"x": 1}}}, "CN-99"),
+    ({"thresholds": {"severe_violations": {"limit": -1}}}, "severe_violations"),
+    ({"pack": "US"}, "pack"),
+])
+def test_compliance_terms_that_loosen_the_pack_or_are_malformed_are_refused(terms, fragment):
+    from pydantic import ValidationError
+
+    from weiwai.agencies.contract_schemas import ContractUpdate
+
+    with pytest.raises(ValidationError) as refused:
+        ContractUpdate.model_validate({"compliance_terms": terms})
+    assert fragment in str(refused.value)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from itertools import pairwise
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
@@ -112,6 +112,19 @@ class _ContractTermsValidation(InputSchema):
     def _without_repeats(cls, values: list | None) -> list | None:
         return None if values is None else unique_in_order(values)
 
+    @field_validator("compliance_terms", check_fields=False)
+    @classmethod
+    def _compliance_terms(cls, terms: dict | None) -> dict | None:
+        """Overrides that only tighten the lender's compliance pack, and thresholds (docs/compliance.md)."""
+        if terms is None:
+            return None
+        from weiwai.compliance.terms import validate_terms
+
+        try:
+            return validate_terms(terms)
+        except RuleViolation as exc:
+            raise ValueError(exc.message) from None
+
     @field_validator("handover_fields", check_fields=False)
     @classmethod
     def _releasable_fields(cls, policy: dict[str, str] | None) -> dict[str, str] | None:
@@ -197,6 +210,12 @@ class ContractCreate(_ContractTermsValidation):
         description='Fields a handover package carries and how, e.g. {"mobile": "masked"}; '
                     "empty: the default minimum-necessary policy.",
     )
+    compliance_terms: dict[str, Any] = Field(
+        default_factory=dict,
+        description='How the contract tightens the compliance pack and its thresholds, e.g. '
+                    '{"overrides": {"CN-02": {"max_per_local_day": 2}}, "thresholds": {"severe_violations": '
+                    '{"limit": 0, "period_days": 30}}}; empty: the pack as it is, no thresholds.',
+    )
 
     @model_validator(mode="after")
     def _one_agency_reference(self) -> ContractCreate:
@@ -224,6 +243,7 @@ class ContractUpdate(Patch, _ContractTermsValidation):
     reporting_cadence: ReportingCadence | None = None
     entrustment: EntrustmentTerms | None = None
     handover_fields: dict[str, str] | None = None
+    compliance_terms: dict[str, Any] | None = None
 
 
 class ContractRead(BaseModel):
@@ -246,6 +266,7 @@ class ContractRead(BaseModel):
     reporting_cadence: ReportingCadence
     entrustment: EntrustmentTerms
     handover_fields: dict[str, str]
+    compliance_terms: dict[str, Any]
     usable_today: bool = Field(description="Active, in term and signed today (lender's time zone).")
     version: int
     created_at: datetime
@@ -267,7 +288,7 @@ CONTRACT_COLUMNS_READ = (
     "id", "contract_no", "agency_id", "status", "starts_on", "ends_on", "signed_on",
     "confidentiality_signed_on", "permitted_channels", "permitted_buckets", "permitted_regions",
     "placement_days", "post_recall_grace_days", "retention_days", "reporting_cadence",
-    "handover_fields", "version", "created_at", "updated_at",
+    "handover_fields", "compliance_terms", "version", "created_at", "updated_at",
 )
 # EntrustmentTerms field -> Contract column.
 ENTRUSTMENT_COLUMNS = {name: f"entrustment_{name}" for name in EntrustmentTerms.model_fields}

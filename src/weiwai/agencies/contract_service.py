@@ -32,6 +32,7 @@ ContractRef = Contract | int | str  # the contract itself, its id, or its contra
 PLAIN_TERM_FIELDS = (
     "starts_on", "ends_on", "signed_on", "confidentiality_signed_on", "permitted_buckets",
     "permitted_regions", "placement_days", "post_recall_grace_days", "retention_days", "handover_fields",
+    "compliance_terms",
 )
 
 

@@ -83,3 +83,38 @@ def with_thresholds(compliance_terms: dict | None, thresholds: Any) -> dict:
     terms = dict(compliance_terms or {})
     terms[THRESHOLDS_KEY] = parsed.model_dump(mode="json", exclude_none=True)
     return terms
+
+
+OVERRIDES_KEY = "overrides"
+
+
+def validate_terms(data: Any) -> dict:
+    """A contract's whole compliance terms, checked, as stored: `overrides` may only tighten the
+    lender's pack (weiwai.compliance.pack_schema.tighten), `thresholds` must be well formed.
+
+    Raises RuleViolation (code invalid_compliance_terms) naming what is wrong.
+    """
+    from weiwai.compliance.pack_schema import load_pack, tighten
+    from weiwai.config import get_settings
+    from weiwai.errors import InputRejected
+
+    data = dict(data or {})
+    unknown = sorted(set(data) - {OVERRIDES_KEY, THRESHOLDS_KEY})
+    if unknown:
+        raise RuleViolation(_("unknown compliance terms {keys}; use overrides and thresholds").format(
+            keys=", ".join(unknown)), code="invalid_compliance_terms")
+    terms: dict = {}
+    overrides = data.get(OVERRIDES_KEY) or {}
+    if overrides:
+        if not isinstance(overrides, dict) or not all(isinstance(v, dict) for v in overrides.values()):
+            raise RuleViolation(_("overrides map rule ids to their parameters, e.g. {example}").format(
+                example='{"CN-02": {"max_per_local_day": 2}}'), code="invalid_compliance_terms")
+        try:
+            tighten(load_pack(get_settings().compliance_pack), overrides)
+        except InputRejected as exc:
+            raise RuleViolation("; ".join(f"{error.column}: {error.reason}" for error in exc.errors),
+                                code="invalid_compliance_terms") from None
+        terms[OVERRIDES_KEY] = overrides
+    if data.get(THRESHOLDS_KEY):
+        terms = with_thresholds(terms, data[THRESHOLDS_KEY])
+    return terms

@@ -28,6 +28,7 @@ from weiwai.security.permissions import Permission
 from weiwai.web.deps import SessionDep
 from weiwai.web.i18n_web import render
 from weiwai.web.pages import LenderViewer, Viewer
+from weiwai.web.params import RowId
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,7 +45,7 @@ def compliance_page(request: Request, viewer: LenderViewer, session: SessionDep)
 @router.post("/compliance/templates/{template_id}/approve")
 def approve(
     request: Request,
-    template_id: int,
+    template_id: RowId,
     viewer: LenderViewer,
     session: SessionDep,
     note: Annotated[str, Form(max_length=2000)] = "",
@@ -60,7 +61,7 @@ def approve(
 @router.post("/compliance/templates/{template_id}/reject")
 def reject(
     request: Request,
-    template_id: int,
+    template_id: RowId,
     viewer: LenderViewer,
     session: SessionDep,
     note: Annotated[str, Form(max_length=2000)] = "",
