@@ -131,7 +131,7 @@ def change_password(
     service.set_password(session=session, user=user, new_password=data.new_password, actor=principal.actor, own=own)
     if own and principal.token_id is None and "session" in request.scope:
         # The change ends every session signed in before it; this one continues afresh.
-        start_session(request, user.id)
+        start_session(request, user.id, not_before=user.password_changed_at)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

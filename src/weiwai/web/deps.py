@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
@@ -159,9 +160,15 @@ def _session_principal(request: Request, session: Session) -> Principal:
     return Principal(user_id=user.id, username=user.username, role=Role(user.role), agency_id=user.agency_id)
 
 
-def start_session(request: Request, user_id: int) -> None:
-    """Sign `user_id` in: a fresh session, so nothing set before authentication carries over."""
+def start_session(request: Request, user_id: int, *, not_before: datetime | None = None) -> None:
+    """Sign `user_id` in: a fresh session, so nothing set before authentication carries over.
+
+    `not_before`: the session counts as issued no earlier than this (a password change that
+    ended the older sessions must not end this one, even within the same second).
+    """
     now = int(time.time())
+    if not_before is not None:
+        now = max(now, int(not_before.timestamp()))
     request.session.clear()
     request.session.update({SESSION_USER_KEY: user_id, SESSION_ISSUED_KEY: now, SESSION_SEEN_KEY: now})
 
