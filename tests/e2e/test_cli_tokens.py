@@ -90,7 +90,7 @@ def test_issue_prints_the_token_once_and_it_works(run, agency):
 
 def test_default_scopes_and_refusals(run, agency):
     result = ok(run("tokens", "issue", "--agency", agency, "--name", "crm"))
-    assert "actions.read, actions.write, cases.read" in result.stdout
+    assert "actions.read, actions.write, cases.read, compliance.check" in result.stdout
     assert isinstance(run("tokens", "issue", "--agency", "NOPE", "--name", "x").exception, NotFound)
     bad_scope = run("tokens", "issue", "--agency", agency, "--name", "x", "--scope", "users.write")
     assert isinstance(bad_scope.exception, RuleViolation) and bad_scope.exception.code == "invalid_scope"

@@ -68,7 +68,7 @@ def test_token_lifecycle_over_http(world):
         body = created.json()
         secret = body["token"]
         assert secret.startswith(f"ww_{body['prefix']}_") and len(secret) == 59
-        assert body["scopes"] == ["actions.read", "actions.write", "cases.read"]
+        assert body["scopes"] == ["actions.read", "actions.write", "cases.read", "compliance.check"]
         assert (body["status"], body["agency_code"], body["created_by"]) == ("active", "AG-A", "user:mgr-a")
         assert body["last_used_at"] is None
         assert timedelta(days=29) < _parse(body["expires_at"]) - utcnow() <= timedelta(days=30)

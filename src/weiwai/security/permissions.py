@@ -108,7 +108,8 @@ TOKEN_SCOPES = frozenset({
     P.templates_read,
     P.cases_read, P.queue_read, P.actions_read, P.actions_write, P.handover_read, P.handover_download,
 })
-DEFAULT_TOKEN_SCOPES = frozenset({P.cases_read, P.actions_read, P.actions_write})
+# A dialer checks before it calls (POST /contact-checks), then logs what happened.
+DEFAULT_TOKEN_SCOPES = frozenset({P.cases_read, P.actions_read, P.actions_write, P.compliance_check})
 
 
 def permissions_of(role: Role) -> frozenset[Permission]:
