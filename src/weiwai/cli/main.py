@@ -47,6 +47,7 @@ SUB_APPS = (
     ("weiwai.cli.template_cmd", "template"),
     ("weiwai.cli.jobs_cmd", "jobs"),
     ("weiwai.cli.compliance_cmd", "compliance"),
+    ("weiwai.cli.keys_cmd", "keys"),
 )
 _registered = False
 
