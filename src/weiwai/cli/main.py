@@ -48,6 +48,12 @@ SUB_APPS = (
     ("weiwai.cli.jobs_cmd", "jobs"),
     ("weiwai.cli.compliance_cmd", "compliance"),
     ("weiwai.cli.keys_cmd", "keys"),
+    ("weiwai.cli.audit_cmd", "audit"),
+    ("weiwai.cli.numbers_cmd", "numbers"),
+    ("weiwai.cli.entrustment_cmd", "entrustment"),
+    ("weiwai.cli.deletion_cmd", "deletion"),
+    ("weiwai.cli.leaks_cmd", "leaks"),
+    ("weiwai.cli.infosec_cmd", "infosec"),
 )
 _registered = False
 

@@ -36,6 +36,8 @@ JOB_MODULES = (
     "weiwai.web.jobs",
     "weiwai.security.jobs",
     "weiwai.compliance.jobs",
+    "weiwai.privacy.deletion_jobs",
+    "weiwai.privacy.infosec_jobs",
 )
 
 

@@ -62,6 +62,17 @@ class Permission(StrEnum):
     agency_reviews_read = "agency_reviews.read"
     agency_reviews_write = "agency_reviews.write"  # reviews (CN-11), lifting placement blocks
     collectors_qualify = "collectors.qualify"
+    # Data protection (issue 6)
+    numbers_resolve = "numbers.resolve"  # turn a number reference into the number, to dial it (recorded)
+    entrustments_read = "entrustments.read"  # entrustment records and impact assessments
+    entrustments_write = "entrustments.write"  # record and change entrustments (PIPL art. 21)
+    impact_assessments_write = "impact_assessments.write"  # file and approve impact assessments (art. 55-56)
+    deletion_read = "deletion.read"  # handover copies due for deletion, certificates
+    deletion_certify = "deletion.certify"  # an agency certifies it deleted its copies
+    leaks_read = "leaks.read"  # canary sightings and leak traces
+    leaks_trace = "leaks.trace"  # trace a leaked file to its agency and package
+    infosec_reviews_read = "infosec_reviews.read"
+    infosec_reviews_write = "infosec_reviews.write"  # reviews, findings, remediation
 
 
 P = Permission
@@ -72,6 +83,7 @@ _LENDER_READ = frozenset({
     P.queue_read, P.actions_read, P.handover_read, P.payments_read, P.statements_read, P.evaluations_read,
     P.scorecards_read, P.jobs_read, P.violations_read,
     P.templates_read, P.complaints_read, P.agency_reviews_read,
+    P.entrustments_read, P.deletion_read, P.infosec_reviews_read,
 })
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -80,25 +92,28 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         P.personal_data_reveal, P.agencies_write, P.contracts_write, P.contracts_approve, P.screening_write,
         P.placements_write, P.cases_manage, P.queue_policy_write, P.actions_write, P.handover_write,
         P.handover_download, P.jobs_run, P.compliance_check, P.holds_read, P.holds_write,
-        P.templates_write, P.complaints_write,
+        P.templates_write, P.complaints_write, P.numbers_resolve, P.entrustments_write,
     },
     Role.compliance: _LENDER_READ | {P.compliance_check, P.holds_read, P.holds_write,
                                      P.personal_data_reveal, P.contracts_approve, P.audit_read,
                                      P.complaints_write, P.agency_reviews_write, P.collectors_qualify,
-                                     P.templates_write, P.templates_approve},
-    Role.infosec: _LENDER_READ | {P.personal_data_reveal, P.users_read, P.tokens_manage, P.audit_read},
+                                     P.templates_write, P.templates_approve, P.entrustments_write,
+                                     P.impact_assessments_write, P.leaks_read, P.leaks_trace},
+    Role.infosec: _LENDER_READ | {P.personal_data_reveal, P.users_read, P.tokens_manage, P.audit_read,
+                                  P.impact_assessments_write, P.leaks_read, P.leaks_trace, P.infosec_reviews_write},
     Role.finance: _LENDER_READ | {P.payments_write},
-    Role.auditor: _LENDER_READ | {P.users_read, P.audit_read},
+    Role.auditor: _LENDER_READ | {P.users_read, P.audit_read, P.leaks_read},
     Role.agency_manager: frozenset({
         P.agencies_read, P.contracts_read, P.cases_read, P.cases_assign, P.queue_read, P.actions_read,
         P.actions_write, P.handover_read, P.handover_download, P.statements_read, P.scorecards_read,
         P.users_read, P.users_write, P.tokens_manage, P.compliance_check, P.holds_report, P.violations_read,
         P.complaints_read, P.agency_reviews_read,
-        P.collectors_qualify, P.templates_read,
+        P.collectors_qualify, P.templates_read, P.numbers_resolve, P.entrustments_read, P.deletion_read,
+        P.deletion_certify, P.infosec_reviews_read,
     }),
     Role.collector: frozenset({
         P.compliance_check, P.holds_report, P.cases_read, P.queue_read, P.actions_read, P.actions_write,
-        P.templates_read,
+        P.templates_read, P.numbers_resolve,
     }),
 }
 
@@ -107,6 +122,7 @@ TOKEN_SCOPES = frozenset({
     P.compliance_check, P.holds_report,
     P.templates_read,
     P.cases_read, P.queue_read, P.actions_read, P.actions_write, P.handover_read, P.handover_download,
+    P.numbers_resolve,
 })
 # A dialer checks before it calls (POST /contact-checks), then logs what happened.
 DEFAULT_TOKEN_SCOPES = frozenset({P.cases_read, P.actions_read, P.actions_write, P.compliance_check})

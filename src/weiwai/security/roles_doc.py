@@ -81,6 +81,16 @@ PERMISSION_MEANINGS: dict[Permission, str] = {
     Permission.agency_reviews_read: "read agency reviews (CN-11; an agency manager: their agency's)",
     Permission.agency_reviews_write: "record agency reviews and lift placement blocks",
     Permission.collectors_qualify: "read and record collectors' qualifications (CN-10; an agency manager: their own)",
+    Permission.numbers_resolve: "turn a number reference into the number to dial (where the contract allows; recorded)",
+    Permission.entrustments_read: "read entrustment records and impact assessments (an agency manager: their own)",
+    Permission.entrustments_write: "record and change entrustment records (PIPL art. 21)",
+    Permission.impact_assessments_write: "file and approve personal-information impact assessments (PIPL art. 55-56)",
+    Permission.deletion_read: "read handover copies due for deletion and deletion certificates (an agency: its own)",
+    Permission.deletion_certify: "certify that the agency deleted its handover copies",
+    Permission.leaks_read: "read canary sightings and leak traces",
+    Permission.leaks_trace: "trace a leaked file to the agency and package it came from",
+    Permission.infosec_reviews_read: "read information-security reviews and findings (an agency manager: their own)",
+    Permission.infosec_reviews_write: "record information-security reviews, findings and their remediation",
 }
 
 METHOD_ORDER = ("GET", "POST", "PUT", "PATCH", "DELETE")

@@ -25,8 +25,14 @@ ROUTER_MODULES = (
     "weiwai.compliance.template_routes",
     "weiwai.compliance.complaint_routes",
     "weiwai.compliance.review_routes",
+    "weiwai.portfolio.number_ref_routes",
+    "weiwai.privacy.entrustment_routes",
+    "weiwai.privacy.deletion_routes",
+    "weiwai.privacy.leak_routes",
+    "weiwai.privacy.infosec_routes",
     "weiwai.web.queue_pages",
     "weiwai.web.compliance_pages",
+    "weiwai.web.privacy_pages",
     "weiwai.web.pages",
 )
 

@@ -1,0 +1,3 @@
+"""(being built) Scheduled jobs, registered with weiwai.jobs.registry."""
+
+from __future__ import annotations
