@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 
@@ -38,12 +39,13 @@ def _pg_unavailable(reason: str) -> None:
     pytest.skip(f"PostgreSQL unavailable: {reason}")
 
 
-def _create_pg_database() -> str:
+def _create_pg_database(template: str | None = None) -> str:
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     name = f"weiwai_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    copy_of = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy_of}'))
     except Exception as exc:  # connection refused, auth…
         admin.dispose()
         _pg_unavailable(str(exc).splitlines()[0])
@@ -114,18 +116,42 @@ def session(engine) -> Iterator[Session]:
         connection.close()
 
 
-@pytest.fixture
-def fresh_db_url(backend, tmp_path) -> Iterator[str]:
-    """An empty, migrated database of its own, for tests that commit (CLI, server)."""
-    from weiwai.migrate import upgrade
+@pytest.fixture(scope="session")
+def template_urls() -> Iterator[dict[str, str]]:
+    """Migrated databases that fresh ones are copied from; nothing else connects to them."""
+    urls: dict[str, str] = {}
+    yield urls
+    if "postgres" in urls:
+        _drop_pg_database(urls["postgres"])
 
+
+def _template_url(backend: str, urls: dict[str, str], tmp_path_factory) -> str:
+    if backend not in urls:
+        from weiwai.migrate import upgrade
+
+        if backend == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('template') / 'weiwai.db'}"
+        else:
+            url = _create_pg_database()
+        upgrade(url)  # its engine is disposed: no connection stays open to the template
+        urls[backend] = url
+    return urls[backend]
+
+
+@pytest.fixture
+def fresh_db_url(backend, template_urls, tmp_path_factory, tmp_path) -> Iterator[str]:
+    """An empty, migrated database of its own, for tests that commit (CLI, server).
+
+    A copy of a template migrated once per test process: copying is much faster than
+    migrating, and the migrations themselves are tested in test_migrations.py.
+    """
+    template = _template_url(backend, template_urls, tmp_path_factory)
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path / 'weiwai.db'}"
-        upgrade(url)
-        yield url
+        path = tmp_path / "weiwai.db"
+        shutil.copyfile(make_url(template).database, path)
+        yield f"sqlite:///{path}"
     else:
-        url = _create_pg_database()
-        upgrade(url)
+        url = _create_pg_database(template=make_url(template).database)
         yield url
         _drop_pg_database(url)
 
