@@ -65,6 +65,7 @@ class CaseRefs:
     action_id: int | None = None
     promise_id: int | None = None
     txn_id: str | None = None
+    number_ref: str | None = None  # the debtor phone's number reference
 
     @property
     def markers(self) -> list[str]:
@@ -98,6 +99,11 @@ class PartyRefs:
     complaint_no: str | None = None  # a complaint about the agency's case
     block_id: int | None = None  # a (lifted) placement block of the agency
     notice_id: int | None = None  # a lender notice about the agency
+    infosec_review_id: int | None = None  # an information-security review of the agency (draft)
+    infosec_finding_id: int | None = None  # a finding of that review
+    entrustment_id: int | None = None  # the entrustment of the party's contract (PIPL art. 21)
+    assessment_id: int | None = None  # an approved impact assessment of the agency
+    certificate_id: int | None = None  # a deletion certificate of the agency's package
 
     @property
     def agency_markers(self) -> list[str]:
@@ -156,6 +162,9 @@ def _agency(session: Session, key: str) -> tuple[Agency, Contract]:
     )
     session.add(contract)
     session.flush()
+    from weiwai.privacy.entrustment import record_for_contract  # PIPL art. 21: as contract creation does
+
+    record_for_contract(session=session, contract=contract, actor="world")
     return agency, contract
 
 
@@ -225,6 +234,11 @@ def _case(
     session.flush()
     refs = CaseRefs(case_id=case.id, case_no=case.case_no, account_no=account.account_no, debtor_id=debtor.id,
                     debtor_name=debtor.name, contact_name=f"联系人QZ{upper}")
+    from weiwai.portfolio.number_refs import ensure_refs, refs_of_cases
+
+    ensure_refs(session=session, case_ids=[case.id])
+    refs.number_ref = next(target.ref for target in refs_of_cases(session=session, case_ids=[case.id])[case.id].values()
+                           if target.party == "debtor")
     return case, account, refs
 
 
@@ -285,6 +299,38 @@ def _complaint_block_notice(session: Session, party: PartyRefs) -> None:
     session.add_all([complaint, block, notice])
     session.flush()
     party.complaint_no, party.block_id, party.notice_id = complaint.complaint_no, block.id, notice.id
+    _infosec_review(session, party)
+
+
+def _privacy_records(session: Session, party: PartyRefs) -> None:
+    """The party's entrustment, an approved impact assessment and a deletion certificate (engineer C)."""
+    from factories_privacy import approve_assessment
+    from weiwai.privacy.deletion import CertificateCreate, submit_certificate
+    from weiwai.privacy.entrustment import entrustment_of_contract
+
+    party.entrustment_id = entrustment_of_contract(session=session, contract_id=party.contract_id).id
+    party.assessment_id = approve_assessment(session, party.agency_id).id
+    party.certificate_id = submit_certificate(
+        session=session, agency_id=party.agency_id, actor="test", on_behalf=False,
+        data=CertificateCreate(package_ids=[party.package_id], deleted_on=date(2024, 3, 1), method="secure_erase",
+                               signed_by_name="matrix", signed_by_title="matrix", statement="matrix")).id
+
+
+def _infosec_review(session: Session, party: PartyRefs) -> None:
+    """A draft information-security review of the party with one finding."""
+    from weiwai.privacy.infosec_models import InfosecFinding, InfosecReview
+
+    review = InfosecReview(agency_id=party.agency_id, checklist_code="pipl_agency", checklist_version=1,
+                           reviewed_on=date(2024, 3, 1), reviewer="matrix", status="draft", results={},
+                           evidence_refs=[], created_by="test")
+    session.add(review)
+    session.flush()
+    finding = InfosecFinding(review_id=review.id, agency_id=party.agency_id, item_code="AC-01", severity="high",
+                             description="matrix", remediation_due_on=date(2024, 4, 1), status="open",
+                             reported_by="test")
+    session.add(finding)
+    session.flush()
+    party.infosec_review_id, party.infosec_finding_id = review.id, finding.id
 
 
 def _templates(session: Session) -> dict[str, int]:
@@ -363,6 +409,7 @@ def build_world(session: Session, *, store: Path) -> World:
     for party in (a, b):
         package = create_package(session=session, contract_no=party.contract_no, out_dir=packages_dir, actor="test")
         party.package_id, party.package_no = package.id, package.package_no
+        _privacy_records(session, party)
 
     for party in (a, b):
         _complaint_block_notice(session, party)

@@ -211,11 +211,30 @@ def make_user(
     )
 
 
+def csrf_from(html: str) -> str:
+    """The CSRF token of a rendered form."""
+    import re
+
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "no csrf_token field in the page"
+    return found.group(1)
+
+
 def sign_in(client, username: str, password: str = TEST_PASSWORD, next_path: str = "/"):
-    """Sign a test client in through the login form; returns the form's response."""
-    return client.post(
-        "/login", data={"username": username, "password": password, "next": next_path}, follow_redirects=False
+    """Sign a test client in through the login form; returns the form's response.
+
+    Like a browser: loads the form for its CSRF token first; once signed in, the client
+    sends the session's token (X-CSRF-Token) with every request, as htmx does.
+    """
+    client.headers.pop("X-CSRF-Token", None)
+    token = csrf_from(client.get("/login").text)
+    response = client.post(
+        "/login", data={"username": username, "password": password, "next": next_path, "csrf_token": token},
+        follow_redirects=False,
     )
+    if "x-csrf-token" in response.headers:
+        client.headers["X-CSRF-Token"] = response.headers["x-csrf-token"]
+    return response
 
 
 def use_cheap_password_hashing(monkeypatch) -> None:

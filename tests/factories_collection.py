@@ -146,6 +146,9 @@ def make_contract(
     )
     session.add(contract)
     session.flush()
+    from weiwai.privacy.entrustment import record_for_contract  # PIPL art. 21: as contract creation does
+
+    record_for_contract(session=session, contract=contract, actor="test")
     return contract
 
 

@@ -37,7 +37,11 @@ def app_client(*, client: tuple[str, int] = ("testclient", 50000), extra_router=
 
 
 def api_sign_in(client: TestClient, username: str, password: str = TEST_PASSWORD):
-    return client.post("/api/v1/session", json={"username": username, "password": password})
+    """Sign in through the JSON API; the client then sends the session's CSRF token (X-CSRF-Token)."""
+    response = client.post("/api/v1/session", json={"username": username, "password": password})
+    if "x-csrf-token" in response.headers:
+        client.headers["X-CSRF-Token"] = response.headers["x-csrf-token"]
+    return response
 
 
 def bearer(token: str) -> dict[str, str]:

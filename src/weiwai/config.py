@@ -99,7 +99,25 @@ class Settings(BaseSettings):
     pre_expiry_review_days: int = Field(default=60, gt=0)
     # CN-10: collectors log actions and check contacts only with current qualifications.
     collector_qualifications_required: bool = True
+    # The server seals new audit events into the hash chain this often (0: only after each
+    # request and in the daily job; docs/audit.md).
+    audit_seal_interval_seconds: float = Field(default=5.0, ge=0)
+    # Rate limits (docs/security.md): reveals of personal data and number-reference
+    # resolutions one person may make within the window; beyond it 429 with Retry-After.
+    reveal_limit_per_window: int = Field(default=30, gt=0)
+    number_ref_limit_per_window: int = Field(default=60, gt=0)
+    rate_limit_window_seconds: int = Field(default=3600, gt=0)
     qualification_valid_days: int = Field(default=365, gt=0)
+    # Canary records planted in each handover package (weiwai.privacy.canaries, docs/leaks.md):
+    # max(canary_min, ceil(rows / canary_rows_per_canary)), at most canary_max.
+    canary_min: int = Field(default=2, ge=1, le=100)
+    canary_rows_per_canary: int = Field(default=2000, gt=0)
+    canary_max: int = Field(default=25, ge=1, le=1000)
+    # Information-security reviews of agencies (weiwai.privacy.infosec, docs/infosec-reviews.md).
+    infosec_review_interval_months: int = Field(default=12, gt=0, le=60)
+    infosec_remediation_days: dict[str, int] = Field(
+        default_factory=lambda: {"critical": 14, "high": 30, "medium": 60, "low": 90}
+    )
 
     @field_validator("buckets")
     @classmethod

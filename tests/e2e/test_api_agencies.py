@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from factories_privacy import approve_assessment_committed
 from weiwai.clock import today_local
 from weiwai.agencies.models import AdmissionItem
 from weiwai.security.models import Role
@@ -88,6 +89,7 @@ def register_active_agency(client, code: str, uscc: str, contract_no: str) -> tu
     contract = created(client.post(f"{API}/contracts", json=example(
         "contract.yaml", contract_no=contract_no, agency_code=None, agency_id=agency["id"], **current_term())))
     ok(client.post(f"{API}/contracts/{contract['id']}/status", json={"to": "active", "reason": "signed"}))
+    approve_assessment_committed(agency["id"])
     ok(client.post(f"{API}/agencies/{agency['id']}/status", json={"to": "active", "reason": "go"}))
     return agency["id"], contract["id"]
 
@@ -122,6 +124,7 @@ def test_an_agency_and_its_contract_through_the_api(api):
 
     active = ok(client.post(f"{API}/contracts/{contract_id}/status", json={"to": "active", "reason": "signed"}))
     assert active["usable_today"] is True
+    approve_assessment_committed(agency_id)
     assert ok(client.post(f"{API}/agencies/{agency_id}/status", json={"to": "active", "reason": "go"}))["status"] == \
         "active"
 

@@ -67,6 +67,21 @@ def test_from_application_to_active_agency(run, files):
                "--actor", "cli:auditor"))
     assert "now approved" in ok(run("agency", "status", "HZ-ANXIN", "approved", "--reason", "due diligence done"))
     ok(run("contract", "status", "HZ-ANXIN-2025-01", "active", "--reason", "signed"))
+    # PIPL art. 55: an impact assessment, filed and approved by someone else, before activation.
+    from factories_privacy import RISKS
+    from sqlalchemy import select
+
+    from weiwai.agencies.models import Agency
+    from weiwai.db import session_scope
+
+    with session_scope() as session:
+        agency_id = session.scalar(select(Agency.id).where(Agency.code == "HZ-ANXIN"))
+    assessment = files["agency"].parent / "pia.yaml"
+    assessment.write_text(yaml.safe_dump({"agency_id": agency_id, "assessed_on": "2024-12-01", "scope": "委托催收",
+                                          "risks": RISKS, "conclusion": "acceptable", "evidence_ref": "PIA-1"},
+                                         allow_unicode=True), encoding="utf-8")
+    assert "submitted" in ok(run("entrustment", "assess", "--file", str(assessment), "--submit", "--actor", "cli:a"))
+    assert "approved" in ok(run("entrustment", "decide", "1", "--approve", "--actor", "cli:dpo"))
     assert "now active" in ok(run("agency", "status", "HZ-ANXIN", "active", "--reason", "first placement"))
 
     listing = ok(run("agency", "list", "--status", "active"))

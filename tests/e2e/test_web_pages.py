@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from factories import (
+    csrf_from,
     make_account,
     make_agency,
     make_debtor,
@@ -132,8 +133,9 @@ def test_cross_origin_post_is_refused(client, people):
         "/login", data={"username": people["lender"], "password": "x"}, headers={"origin": "https://evil.example"}
     )
     assert response.status_code == 403 and response.json()["code"] == "cross_origin_request"
+    token = csrf_from(client.get("/login").text)
     same_origin = client.post(
-        "/login", data={"username": people["lender"], "password": "correct-horse-battery-staple"},
+        "/login", data={"username": people["lender"], "password": "correct-horse-battery-staple", "csrf_token": token},
         headers={"origin": "http://testserver"}, follow_redirects=False,
     )
     assert same_origin.status_code == 303

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from sqlalchemy import select
 
+from factories_privacy import approve_assessment
 from weiwai.agencies import service
 from weiwai.agencies.models import AdmissionItem, AgencyStatus, ContractStatus
 from weiwai.agencies.schemas import AgencyCreate, AgencyUpdate, ContractCreate
@@ -63,6 +64,7 @@ def activate(session, agency):
     admit(session, agency)
     service.change_agency_status(session=session, agency=agency, to=AgencyStatus.approved, reason="ok", actor=ACTOR)
     usable_contract(session, agency)
+    approve_assessment(session, agency.id)  # PIPL art. 55: an impact assessment before entrusting
     return service.change_agency_status(session=session, agency=agency, to=AgencyStatus.active, reason="go",
                                         actor=ACTOR, on=ON)
 
@@ -233,6 +235,7 @@ def test_activation_needs_a_contract_usable_on_that_day(session):
         service.change_agency_status(session=session, agency=agency, to=AgencyStatus.active, reason="x",
                                      actor=ACTOR, on=ON)
     usable_contract(session, agency)  # term 2025-01-01 .. 2025-12-31
+    approve_assessment(session, agency.id)
     with pytest.raises(RuleViolation, match="no usable contract"):
         service.change_agency_status(session=session, agency=agency, to=AgencyStatus.active, reason="x",
                                      actor=ACTOR, on=date(2026, 1, 1))

@@ -119,6 +119,13 @@ PARAMS: dict[str, Any] = {
     "hold_id": (lambda w: {}, NO_ID),
     "preference_id": (lambda w: {}, NO_ID),
     "reservation_token": (lambda w: {}, "rsv_QZN-NONE"),
+    "number_ref": (_case_field("number_ref"), "NRQZNAAAAAAAAAAAAA"),
+    "review_id": (_party_field("infosec_review_id"), NO_ID),  # infosec reviews (/api/v1/infosec/...)
+    "finding_id": (_party_field("infosec_finding_id"), NO_ID),
+    "entrustment_id": (_party_field("entrustment_id"), NO_ID),
+    "assessment_id": (_party_field("assessment_id"), NO_ID),
+    "certificate_id": (_party_field("certificate_id"), NO_ID),
+    "checklist_code": Const("pipl_agency"),
     "kind": Const("csv"),
     "period": Const("2024-01"),
 }
@@ -162,6 +169,7 @@ BODIES: dict[tuple[str, str], Any] = {
                                          "at": "2024-03-05T10:00:00+08:00", "reserve": True},
     ("POST", "/api/v1/cases/{case_no}/holds"): {"kind": "dispute", "reason": "matrix"},
     ("POST", "/api/v1/debtors/{debtor_id}/holds"): {"kind": "dispute", "reason": "matrix"},
+    ("POST", "/api/v1/number-refs/{number_ref}/resolve"): {"purpose": "matrix"},
     ("POST", "/api/v1/debtors/{debtor_id}/preferences"): {"kind": "inconvenient_time",
                                                           "data": {"start": "12:00", "end": "13:00"}},
     ("POST", "/api/v1/holds/{hold_id}/lift"): {"reason": "matrix"},
@@ -169,6 +177,10 @@ BODIES: dict[tuple[str, str], Any] = {
         "lender_name": "L", "agency_name": "A", "debtor_name": "D", "agency_phone": "1"}},
     ("POST", "/api/v1/templates/check"): {"body": "{agency_name}, {lender_name}: 您好", "channel": "sms",
                                           "language": "zh_CN"},
+    ("POST", "/api/v1/infosec/reviews"): {"agency_id": "{agency_id}", "reviewed_on": "2024-03-01",
+                                          "reviewer": "matrix"},
+    ("POST", "/api/v1/infosec/reviews/{review_id}/findings"): {"item_code": "PH-01", "description": "matrix"},
+    ("POST", "/api/v1/infosec/findings/{finding_id}/transitions"): {"to": "remediated", "evidence_ref": "M-1"},
     ("POST", "/api/v1/payments"): {"txn_id": "QZN-MATRIX-TXN", "account_no": "{account_no}", "amount": "1.00",
                                    "paid_at": "2024-03-01T10:00:00+08:00"},
 }
@@ -187,6 +199,9 @@ QUERIES: dict[tuple[str, str], list[dict[str, Any]]] = {
     ("GET", "/api/v1/users"): [{}, {"agency_id": "{agency_id}"}],
     ("GET", "/api/v1/violations"): [{}, {"agency_id": "{agency_id}"}],
     ("GET", "/api/v1/complaints"): [{}, {"agency_id": "{agency_id}"}, {"case_no": "{case_no}"}],
+    ("GET", "/api/v1/infosec/reviews"): [{}, {"agency_id": "{agency_id}"}],
+    ("GET", "/api/v1/infosec/findings"): [{}, {"agency_id": "{agency_id}"}],
+    ("GET", "/api/v1/canary-sightings"): [{}, {"agency_id": "{agency_id}"}],
 }
 # Lists whose lender callers must name an agency (without one: 422, not a 2xx).
 LENDER_NAMES_THE_AGENCY = {("GET", "/api/v1/work-queue")}

@@ -68,7 +68,7 @@ def test_a_changed_file_is_refused_and_unknown_kinds_are_404(session, world, tmp
     package = create(session, world, tmp_path).json()
     ops = api_client(session, make_user(session, role="operations"))
     path = tmp_path / f"{package['package_no']}.manifest.json"
-    path.write_text(path.read_text(encoding="utf-8").replace('"row_count": 1', '"row_count": 2'), encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8").replace('"row_count": ', '"row_count": 1'), encoding="utf-8")
     assert ops.get(f"/api/v1/handover-packages/{package['id']}/files/manifest").status_code == 409
     assert ops.get(f"/api/v1/handover-packages/{package['id']}/files/exe").status_code == 404
 

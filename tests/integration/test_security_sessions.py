@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from factories import use_cheap_password_hashing
+from factories import csrf_from, use_cheap_password_hashing
 from factories_security import (
     TEST_PASSWORD,
     api_sign_in,
@@ -195,7 +195,9 @@ def test_too_many_failures_from_one_address_are_refused_without_checking(people,
         assert 1 <= int(refused.headers["retry-after"]) <= 600
         assert session_cookie(refused) is None
 
-        form = client.post("/login", data={"username": "olivia", "password": TEST_PASSWORD, "next": "/"},
+        token = csrf_from(client.get("/login").text)
+        form = client.post("/login", data={"username": "olivia", "password": TEST_PASSWORD, "next": "/",
+                                           "csrf_token": token},
                            headers={"accept": "text/html", "accept-language": "en"}, follow_redirects=False)
         assert form.status_code == 429 and "retry-after" in form.headers
         assert "Too many failed sign-in attempts" in form.text and 'role="alert"' in form.text

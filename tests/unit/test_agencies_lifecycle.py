@@ -32,7 +32,8 @@ CONTRACT_ALLOWED = {
 }
 
 ALL_ADMISSION = frozenset(AdmissionItem)
-READY_AGENCY = AgencyFacts(admission_on_file=ALL_ADMISSION, has_usable_contract=True)
+READY_AGENCY = AgencyFacts(admission_on_file=ALL_ADMISSION, has_usable_contract=True,
+                            impact_assessment_on_file=True)
 READY_CONTRACT = ContractFacts(
     signed_on=date(2025, 1, 1), confidentiality_signed_on=date(2025, 1, 1), ends_on=date(2025, 12, 31),
     agency_status=A.approved, on=TODAY,

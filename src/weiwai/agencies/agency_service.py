@@ -29,6 +29,8 @@ from weiwai.agencies.records import (
 from weiwai.agencies.schemas import AgencyCreate, AgencyUpdate
 from weiwai.errors import Conflict, NotFound, RuleViolation
 from weiwai.i18n import _
+from weiwai.privacy.assessments import has_valid_assessment
+from weiwai.privacy.entrustment import end_for_contract
 from weiwai.security import audit
 
 AgencyRef = Agency | int | str  # the agency itself, its id, or its code
@@ -171,6 +173,7 @@ def change_agency_status(
     facts = AgencyFacts(
         admission_on_file=frozenset(AdmissionItem(check.item) for check in agency.admission_checks),
         has_usable_contract=any(contract.is_usable(on) for contract in agency.contracts),
+        impact_assessment_on_file=has_valid_assessment(session=session, agency_id=agency.id, on=on),
     )
     check_agency_transition(AgencyStatus(agency.status), to, facts)
     record_agency_change(session=session, agency=agency, to=to, reason=reason, actor=actor)
@@ -182,6 +185,7 @@ def change_agency_status(
                     session=session, contract=contract, to=ContractStatus.terminated, reason=contract_reason,
                     actor=actor,
                 )
+                end_for_contract(session=session, contract=contract, reason=contract_reason, actor=actor)
     return agency
 
 

@@ -136,6 +136,19 @@ class _ContractTermsValidation(InputSchema):
         except RuleViolation as exc:
             raise ValueError(exc.message) from None
 
+    @field_validator("masking_policy", check_fields=False)
+    @classmethod
+    def _masking_policy(cls, policy: dict[str, Any] | None) -> dict[str, Any] | None:
+        """Per field "hidden", "masked" (bounded shapes) or "full", for the agency's principals (docs/masking.md)."""
+        if policy is None:
+            return None
+        from weiwai.security.masking_policy import policy_json, validate_policy
+
+        try:
+            return policy_json(validate_policy(policy))
+        except RuleViolation as exc:
+            raise ValueError(exc.message) from None
+
     @field_validator("fee_schedule", check_fields=False)
     @classmethod
     def _rates_for_configured_buckets(cls, schedule: FeeSchedule | None) -> FeeSchedule | None:
@@ -216,6 +229,12 @@ class ContractCreate(_ContractTermsValidation):
                     '{"overrides": {"CN-02": {"max_per_local_day": 2}}, "thresholds": {"severe_violations": '
                     '{"limit": 0, "period_days": 30}}}; empty: the pack as it is, no thresholds.',
     )
+    masking_policy: dict[str, Any] = Field(
+        default_factory=dict,
+        description='What the agency\'s users and tokens see of a debtor on this contract\'s cases, per field: '
+                    '"hidden", "masked", "full" or {"mode": "masked", "keep_start": 0, "keep_end": 4}, e.g. '
+                    '{"mobile": "full", "national_id": "hidden"}; empty: the role defaults (docs/masking.md).',
+    )
 
     @model_validator(mode="after")
     def _one_agency_reference(self) -> ContractCreate:
@@ -244,6 +263,7 @@ class ContractUpdate(Patch, _ContractTermsValidation):
     entrustment: EntrustmentTerms | None = None
     handover_fields: dict[str, str] | None = None
     compliance_terms: dict[str, Any] | None = None
+    masking_policy: dict[str, Any] | None = None
 
 
 class ContractRead(BaseModel):
@@ -267,6 +287,7 @@ class ContractRead(BaseModel):
     entrustment: EntrustmentTerms
     handover_fields: dict[str, str]
     compliance_terms: dict[str, Any]
+    masking_policy: dict[str, Any]
     usable_today: bool = Field(description="Active, in term and signed today (lender's time zone).")
     version: int
     created_at: datetime
@@ -288,7 +309,7 @@ CONTRACT_COLUMNS_READ = (
     "id", "contract_no", "agency_id", "status", "starts_on", "ends_on", "signed_on",
     "confidentiality_signed_on", "permitted_channels", "permitted_buckets", "permitted_regions",
     "placement_days", "post_recall_grace_days", "retention_days", "reporting_cadence",
-    "handover_fields", "compliance_terms", "version", "created_at", "updated_at",
+    "handover_fields", "compliance_terms", "masking_policy", "version", "created_at", "updated_at",
 )
 # EntrustmentTerms field -> Contract column.
 ENTRUSTMENT_COLUMNS = {name: f"entrustment_{name}" for name in EntrustmentTerms.model_fields}

@@ -24,6 +24,7 @@ from weiwai.agencies.models import Agency, AgencyStatus, Contract, ContractStatu
 from weiwai.agencies.records import Page, check_paging, flush, record_contract_change, require_reason, usable_on
 from weiwai.errors import Conflict, NotFound, RuleViolation
 from weiwai.i18n import _
+from weiwai.privacy import entrustment
 from weiwai.security import audit
 
 ContractRef = Contract | int | str  # the contract itself, its id, or its contract number
@@ -32,7 +33,7 @@ ContractRef = Contract | int | str  # the contract itself, its id, or its contra
 PLAIN_TERM_FIELDS = (
     "starts_on", "ends_on", "signed_on", "confidentiality_signed_on", "permitted_buckets",
     "permitted_regions", "placement_days", "post_recall_grace_days", "retention_days", "handover_fields",
-    "compliance_terms",
+    "compliance_terms", "masking_policy",
 )
 
 
@@ -65,6 +66,7 @@ def create_contract(*, session: Session, data: ContractCreate, actor: str) -> Co
         session=session, contract=contract, to=ContractStatus.draft, reason=_("contract drafted"), actor=actor,
         initial=True,
     )
+    entrustment.record_for_contract(session=session, contract=contract, actor=actor)  # PIPL art. 21 record
     return contract
 
 
@@ -94,6 +96,7 @@ def update_contract(*, session: Session, contract: ContractRef, data: ContractUp
         session=session, actor=actor, action="contract.updated", entity="contract", entity_id=contract.id,
         details={"contract_no": contract.contract_no, "fields": sorted(changes)},
     )
+    entrustment.record_for_contract(session=session, contract=contract, actor=actor)  # draft: re-recorded
     return contract
 
 
@@ -119,6 +122,8 @@ def change_contract_status(
     )
     check_contract_transition(ContractStatus(contract.status), to, facts)
     record_contract_change(session=session, contract=contract, to=to, reason=reason, actor=actor)
+    if to == ContractStatus.terminated:
+        entrustment.end_for_contract(session=session, contract=contract, reason=reason, actor=actor)
     return contract
 
 

@@ -61,6 +61,8 @@ class AgencyFacts:
 
     admission_on_file: frozenset[AdmissionItem]
     has_usable_contract: bool
+    # An approved, unexpired PIPL art. 55 impact assessment whose conclusion is not unacceptable.
+    impact_assessment_on_file: bool = False
 
 
 def check_agency_transition(current: AgencyStatus, target: AgencyStatus, facts: AgencyFacts) -> None:
@@ -73,6 +75,8 @@ def check_agency_transition(current: AgencyStatus, target: AgencyStatus, facts: 
             problems.append(_("admission checklist incomplete, missing: {items}").format(items=", ".join(missing)))
     if target == AgencyStatus.active and not facts.has_usable_contract:
         problems.append(_("no usable contract today (active, in term and signed)"))
+    if target == AgencyStatus.active and not facts.impact_assessment_on_file:
+        problems.append(_("no approved, unexpired personal information impact assessment on file (PIPL art. 55)"))
     if problems:
         raise RuleViolation(
             _("agency cannot become {target}: {problems}").format(target=target.value, problems="; ".join(problems))

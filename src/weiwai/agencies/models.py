@@ -148,6 +148,10 @@ class Contract(Base):
     handover_fields: Mapped[dict] = mapped_column(JSON, default=dict)
     # Compliance terms (weiwai.compliance.terms): the pack, how the contract tightens it, thresholds.
     compliance_terms: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    # Masking policy for the agency's principals on this contract's cases
+    # (weiwai.security.masking_policy): {"mobile": "full", "national_id": "hidden", ...};
+    # empty = the role defaults.
+    masking_policy: Mapped[dict] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

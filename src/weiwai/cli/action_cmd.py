@@ -45,6 +45,7 @@ def log(
     phone_id: int | None = typer.Option(None, "--phone-id", help="The debtor phone used."),
     phone: str | None = typer.Option(None, "--phone", help="The number used (only its blind index is kept)."),
     phone_bidx: str | None = typer.Option(None, "--phone-bidx", help="Blind index of the number used."),
+    number_ref: str | None = typer.Option(None, "--number-ref", help="Reference of the number used (NR…)."),
     promise_amount: str | None = typer.Option(None, "--promise-amount", help="Amount promised."),
     promise_due: str | None = typer.Option(None, "--promise-due", help="Date the promise is due (YYYY-MM-DD)."),
     notes: str | None = typer.Option(None, "--notes"),
@@ -63,7 +64,7 @@ def log(
         "channel": channel, "outcome": outcome, "party": party,
         "occurred_at": parse_moment(at) if at else utcnow(),
         "contact_id": contact_id, "relation": relation, "phone_id": phone_id, "phone": phone,
-        "phone_bidx": phone_bidx, "promise_amount": promise_amount, "promise_due_on": promise_due, "notes": notes,
+        "phone_bidx": phone_bidx, "number_ref": number_ref, "promise_amount": promise_amount, "promise_due_on": promise_due, "notes": notes,
         "line_ref": line_ref, "recording_ref": recording_ref, "credential_ref": credential_ref,
         "idempotency_key": idempotency_key,
     }

@@ -22,6 +22,7 @@ def check(
     party: str = typer.Option("debtor", "--party", help="debtor, contact or third_party."),
     phone_id: int | None = typer.Option(None, "--phone-id", help="The debtor phone to use."),
     phone: str | None = typer.Option(None, "--phone", help="The number to use."),
+    number_ref: str | None = typer.Option(None, "--number-ref", help="The number to use, by its reference (NR…)."),
     contact_id: int | None = typer.Option(None, "--contact-id", help="The debtor's contact to reach."),
     at: str | None = typer.Option(None, "--at", help="When (ISO; default now)."),
     reserve: bool = typer.Option(False, "--reserve", help="Take the slot if allowed."),
@@ -36,7 +37,7 @@ def check(
         principal = acting_as(_agency_id(session, agency))
         result = check_contact(session=session, principal=principal, case_no=case, channel=channel, party=party,
                                at=parse_moment(at) if at else None, phone_id=phone_id, phone=phone,
-                               contact_id=contact_id, reserve=reserve)
+                               number_ref=number_ref, contact_id=contact_id, reserve=reserve)
     decision = result.decision
     console.print(f"{_('allowed') if decision.allowed else _('denied')} ({decision.pack})", highlight=False)
     chinese = get_locale() == "zh_CN"

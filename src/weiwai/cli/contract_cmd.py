@@ -105,9 +105,20 @@ def _terms_table(contract: Contract) -> Table:
         (_("Post-recall grace days"), contract.post_recall_grace_days),
         (_("Retention days"), contract.retention_days),
         (_("Reporting cadence"), contract.reporting_cadence),
+        (_("Masking policy"), _masking_summary(contract.masking_policy) or _("role defaults (docs/masking.md)")),
     ):
         table.add_row(label, show_value(value))
     return table
+
+
+def _masking_summary(policy: dict | None) -> str:
+    """{"mobile": "full", "national_id": {"mode": "masked", "keep_start": 0, "keep_end": 4}} -> one line."""
+    parts = []
+    for field, rule in (policy or {}).items():
+        if isinstance(rule, dict):
+            rule = f"{rule.get('mode')} ({rule.get('keep_start', 0)}+{rule.get('keep_end', 0)})"
+        parts.append(f"{field}: {rule}")
+    return "; ".join(parts)
 
 
 def _fee_table(contract: Contract) -> Table:

@@ -1,4 +1,4 @@
-"""`weiwai db …`: schema migrations."""
+"""`weiwai db …`: schema migrations and the application's database role."""
 
 from __future__ import annotations
 
@@ -48,3 +48,32 @@ def revision(message: str = typer.Option(..., "--message", "-m", help="What the 
 
     script = command.revision(alembic_config(get_settings().database_url), message=message, autogenerate=True)
     console.print(f"wrote {script.path}" if script is not None else "nothing written")
+
+
+@app.command("app-role")
+def app_role(
+    name: str = typer.Argument(..., help="The PostgreSQL role the application will connect as."),
+    password_env: str | None = typer.Option(None, "--password-env",
+                                            help="Environment variable holding the role's password."),
+) -> None:
+    """Create or update the PostgreSQL login role the application runs as (run as the schema owner).
+
+    It gets SELECT/INSERT/UPDATE/DELETE on every table but only SELECT/INSERT on the audit
+    log (audit_events, audit_chain). Run it again after every `weiwai db upgrade`.
+    """
+    import os
+
+    from weiwai.db import session_scope
+    from weiwai.security.db_role import ensure_app_role
+
+    password = None
+    if password_env is not None:
+        password = os.environ.get(password_env)
+        if not password:
+            console.print(f"environment variable {password_env} is not set")
+            raise typer.Exit(2)
+    with session_scope() as session:
+        statements = ensure_app_role(session=session, name=name, password=password)
+    for statement in statements:
+        console.print(statement, highlight=False)
+    console.print(f"role {name} ready: point WEIWAI_DATABASE_URL of the application at it")

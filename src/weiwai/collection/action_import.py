@@ -95,8 +95,11 @@ def import_actions(
             errors.append(RowError(file=name, row=row.number, column="case_no", value=row.case_no,
                                    reason=_("no case {case} of agency {agency}").format(
                                        case=row.case_no, agency=agency.code)))
+    _note_canaries(session, {row.case_no for row in rows if row.case is None}, actor, agency)
     rows = [row for row in rows if row.case is not None]
     contexts = service.load_contexts(session=session, cases={row.case.id: row.case for row in rows}.values())
+    service.attach_number_refs(session=session, contexts={
+        row.case.id: contexts[row.case.id] for row in rows if getattr(row.data, "number_ref", None)}.values())
     replayed = _replayed(session, name, rows, errors)
     for row in rows:
         if row.number in replayed:
@@ -290,6 +293,16 @@ def _moment(value: object) -> object:
     if isinstance(value, datetime) and value.tzinfo is None:
         return value.replace(tzinfo=zone(default_time_zone()))
     return value
+
+
+def _note_canaries(session: Session, unknown: set[str], actor: str, agency: Agency) -> None:
+    """Unknown case numbers that are canaries' (weiwai.privacy.canaries): a sighting each; the rows
+    are still rejected as unknown cases."""
+    if not unknown:
+        return
+    from weiwai.privacy.canaries import note_unknown_cases
+
+    note_unknown_cases(session=session, case_nos=unknown, source="action_import", actor=actor, agency_id=agency.id)
 
 
 def _cases(session: Session, agency: Agency, case_nos: set[str]) -> dict[str, Case]:

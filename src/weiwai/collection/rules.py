@@ -45,6 +45,9 @@ class CaseContext:
     contacts: dict[int, ContactRef]  # DebtorContact.id -> relation and blind index
     # blind index -> (envelope, purpose) of the numbers, when loaded to show one masked
     envelopes: dict[str, tuple[bytes, str]] = field(default_factory=dict)
+    # number reference -> blind index of the case's numbers, when an action names one by it
+    # (weiwai.portfolio.number_refs; loaded by collection.service.attach_number_refs)
+    number_refs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -136,20 +139,22 @@ def _check_number(
     checked: Checked, context: CaseContext, data: ActionCreate, phone_index: Callable[[str], str]
 ) -> None:
     given = [(name, value) for name, value in
-             (("phone_id", data.phone_id), ("phone_bidx", data.phone_bidx), ("phone", data.phone)) if value is not None]
+             (("phone_id", data.phone_id), ("phone_bidx", data.phone_bidx), ("phone", data.phone),
+              ("number_ref", data.number_ref)) if value is not None]
     if data.channel not in NUMBER_CHANNELS:
         for name, value in given:
             checked.add(name, value, _("a number is only recorded for phone, sms and ivr"))
         return
     if len(given) > 1:
-        checked.add(given[1][0], given[1][1], _("give the number once: phone_id, phone_bidx or phone"))
+        checked.add(given[1][0], _masked(*given[1]),
+                    _("give the number once: phone_id, phone_bidx, phone or number_ref"))
         return
     contact = context.contacts.get(data.contact_id) if data.party == Party.contact else None
     if not given:
         if contact is not None:
             checked.phone_bidx = contact.phone_bidx
         elif data.party != Party.contact:
-            checked.add("phone_id", "", _("say which number was used: phone_id, phone_bidx or phone"))
+            checked.add("phone_id", "", _("say which number was used: phone_id, phone_bidx, phone or number_ref"))
         return
     name, value = given[0]
     bidx = _resolve(checked, context, name, value, phone_index)
@@ -181,6 +186,11 @@ def _resolve(
             checked.add(name, value, _("not one of the debtor's phones"))
             return None
         return context.debtor_phones[value]
+    if name == "number_ref":
+        if value not in context.number_refs:
+            checked.add(name, value, _("{ref} is not a number reference of this case").format(ref=value))
+            return None
+        return context.number_refs[value]
     if name == "phone":
         try:
             return phone_index(normalise_mobile(value))

@@ -45,11 +45,13 @@ class ActionFields(BaseModel):
     relation: ContactRelation | None = None
     # For phone / sms / ivr, the number used, by one reference: a debtor phone's id, the
     # number's blind index, or the number itself (only its blind index is kept).
+    # Or by its number reference (NR…, GET /cases/{case_no}/debtor), which must be the case's.
     # For party "contact" the contact's own number is the default.
     phone_id: int | None = None
     phone_bidx: PhoneIndex | None = None
     phone: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32,
                                             pattern=r"^[^\x00]+$")] | None = None
+    number_ref: Ref | None = None
     outcome: Outcome
     promise_amount: PromiseAmount | None = None
     promise_due_on: date | None = None

@@ -77,6 +77,8 @@ def record_in_context(
     `reservation`: the token of a pre-contact check's reservation this action uses.
     """
     at = at or utcnow()
+    if data.number_ref is not None:
+        attach_number_refs(session=session, contexts=[context])
     checked = check_action(
         context=context, data=data, at=at, phone_index=personal_data.phone_index, promise_max_days=promise_max_days
     )
@@ -206,7 +208,12 @@ def action_by_key(*, session: Session, key: str) -> CollectionAction | None:
 
 def case_by_no(*, session: Session, case_no: str, agency_id: int | None = None) -> Case:
     """The case by number, as the lender or (agency_id) as that agency sees it; NotFound otherwise."""
-    return scope.visible_case(session=session, principal=acting_as(agency_id), case_no=case_no)
+    principal = acting_as(agency_id)
+    try:
+        return scope.visible_case(session=session, principal=principal, case_no=case_no)
+    except NotFound:
+        _note_canary(session, case_no, "action_cli", principal)
+        raise
 
 
 def load_contexts(*, session: Session, cases: Iterable[Case]) -> dict[int, CaseContext]:
@@ -219,6 +226,18 @@ def load_contexts(*, session: Session, cases: Iterable[Case]) -> dict[int, CaseC
     ).all()
     by_id = {case.id: case for case in cases}
     return _contexts(session, [(by_id[row[0]], *row[1:]) for row in rows])
+
+
+def attach_number_refs(*, session: Session, contexts: Iterable[CaseContext]) -> None:
+    """Load the number references of these contexts' cases (only when an action names a number by one)."""
+    from weiwai.portfolio.number_refs import refs_of_cases
+
+    contexts = [context for context in contexts if not context.number_refs]
+    if not contexts:
+        return
+    found = refs_of_cases(session=session, case_ids={context.case.id for context in contexts})
+    for context in contexts:
+        context.number_refs = {ref: target.phone_bidx for ref, target in found[context.case.id].items()}
 
 
 def visible_context(*, session: Session, principal, case_no: str) -> CaseContext:
@@ -235,8 +254,17 @@ def visible_context(*, session: Session, principal, case_no: str) -> CaseContext
         .execution_options(populate_existing=True)
     ).first()
     if row is None:
+        _note_canary(session, case_no, "action_api", principal)
         raise NotFound(_("no case {ref}").format(ref=case_no))
     return _contexts(session, [tuple(row)], with_envelopes=True)[row[0].id]
+
+
+def _note_canary(session: Session, case_no: str, source: str, principal) -> None:
+    """Not a case: if a canary's number, record the sighting (the caller still answers "no case")."""
+    from weiwai.privacy.canaries import note_unknown_case
+
+    note_unknown_case(session=session, case_no=case_no, source=source, actor=principal.actor,
+                      agency_id=principal.agency_id)
 
 
 def _context_columns(query):

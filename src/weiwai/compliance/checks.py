@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from weiwai.collection.models import Party
 from weiwai.collection.outcomes import NUMBER_CHANNELS
-from weiwai.collection.service import load_contexts
+from weiwai.collection.service import attach_number_refs, load_contexts
 from weiwai.compliance import enforcement
 from weiwai.compliance import facts as facts_mod
 from weiwai.compliance.decision import ContactFacts, Decision
@@ -64,7 +64,7 @@ class Target:
 
 def resolve_target(
     *, context, channel: str, party: str, phone_id: int | None = None, phone: str | None = None,
-    phone_bidx: str | None = None, contact_id: int | None = None,
+    phone_bidx: str | None = None, contact_id: int | None = None, number_ref: str | None = None,
 ) -> Target:
     """The number and contact a check names, which must be the debtor's (or the contact's); RuleViolation otherwise."""
     party = str(party)
@@ -77,9 +77,9 @@ def resolve_target(
         relation = contact.relation
     elif contact_id is not None:
         raise RuleViolation(_("contact_id is only given with party contact"))
-    given = [value for value in (phone_id, phone, phone_bidx) if value is not None]
+    given = [value for value in (phone_id, phone, phone_bidx, number_ref) if value is not None]
     if len(given) > 1:
-        raise RuleViolation(_("give the number once: phone_id, phone_bidx or phone"))
+        raise RuleViolation(_("give the number once: phone_id, phone_bidx, phone or number_ref"))
     bidx = None
     if phone_id is not None:
         if phone_id not in context.debtor_phones:
@@ -92,6 +92,11 @@ def resolve_target(
             raise RuleViolation(_("not a mainland mobile number (11 digits starting 13-19)")) from None
     elif phone_bidx is not None:
         bidx = phone_bidx
+    elif number_ref is not None:
+        if number_ref not in context.number_refs:
+            raise RuleViolation(_("number_ref {ref} is not a number reference of case {case}").format(
+                ref=number_ref, case=context.case.case_no), code="unknown_number_ref")
+        bidx = context.number_refs[number_ref]
     elif contact is not None:
         bidx = contact.phone_bidx
     if bidx is not None:
@@ -104,7 +109,7 @@ def resolve_target(
         if bidx not in allowed:
             raise RuleViolation(_("the number is not one of this party's numbers"))
     elif str(channel) in NUMBER_CHANNELS and party == Party.debtor:
-        raise RuleViolation(_("say which number: phone_id, phone or contact_id"))
+        raise RuleViolation(_("say which number: phone_id, phone, number_ref or contact_id"))
     return Target(phone_bidx=bidx, contact_id=contact_id, relation=relation)
 
 
@@ -112,7 +117,7 @@ def check_contact(
     *, session: Session, principal, case_no: str, channel: str, party: str = "debtor", at: datetime | None = None,
     phone_id: int | None = None, phone: str | None = None, phone_bidx: str | None = None,
     contact_id: int | None = None, reserve: bool = False, now: datetime | None = None, line_ref: str | None = None,
-    template_code: str | None = None,
+    template_code: str | None = None, number_ref: str | None = None,
 ) -> CheckResult:
     """Judge one proposed contact on a case `principal` may see; with `reserve`, take the slot if allowed.
 
@@ -121,13 +126,22 @@ def check_contact(
     """
     now = now or utcnow()
     at = at or now
-    case = scope.visible_case(session=session, principal=principal, case_no=case_no)
+    try:
+        case = scope.visible_case(session=session, principal=principal, case_no=case_no)
+    except NotFound:
+        from weiwai.privacy.canaries import note_unknown_case
+
+        note_unknown_case(session=session, case_no=case_no, source="contact_check", actor=principal.actor,
+                          agency_id=principal.agency_id)
+        raise
     if not is_open(case.status):
         raise RuleViolation(_("case {case} is {status}: no contact on a case that is not open").format(
             case=case.case_no, status=case.status))
     context = load_contexts(session=session, cases=[case])[case.id]
+    if number_ref is not None:
+        attach_number_refs(session=session, contexts=[context])
     target = resolve_target(context=context, channel=channel, party=party, phone_id=phone_id, phone=phone,
-                            phone_bidx=phone_bidx, contact_id=contact_id)
+                            phone_bidx=phone_bidx, contact_id=contact_id, number_ref=number_ref)
     # The debtor's lock first, then the history: checks of one debtor come one after the other.
     debtor = facts_mod.lock_debtor(session=session, account_id=case.account_id, contract_id=case.contract_id)
     found = facts_mod.history(session=session, debtor_id=debtor.debtor_id, at=at, now=now)

@@ -325,6 +325,9 @@ class Pack(BaseModel):
     version: PositiveInt
     name: str = Field(min_length=1)
     description: str | None = None
+    # How long the lender keeps a debtor's personal data after the relationship ended, in
+    # years (weiwai.privacy.retention purges it then); None: never purged automatically.
+    data_retention_years: int | None = Field(default=None, ge=1, le=30)
     rules: tuple[Rule, ...]
 
     @model_validator(mode="after")
@@ -412,4 +415,4 @@ def tighten(pack: Pack, overrides: dict[str, dict[str, Any]] | None, *, source: 
     if errors:
         raise InputRejected(errors=errors)
     return Pack(id=pack.id, version=pack.version, name=pack.name, description=pack.description,
-                rules=tuple(new_rules.get(rule.id, rule) for rule in pack.rules))
+                data_retention_years=pack.data_retention_years, rules=tuple(new_rules.get(rule.id, rule) for rule in pack.rules))

@@ -46,7 +46,8 @@ def contact_check(
     require_qualified_collector(principal, session)
     result = checks.check_contact(
         session=session, principal=principal, case_no=data.case_no, channel=data.channel, party=data.party,
-        at=data.at, phone_id=data.phone_id, phone=data.phone, contact_id=data.contact_id, reserve=data.reserve,
+        at=data.at, phone_id=data.phone_id, phone=data.phone, number_ref=data.number_ref,
+        contact_id=data.contact_id, reserve=data.reserve,
         line_ref=data.line_ref, template_code=data.template_code,
     )
     return ContactCheckOut.of(result.decision, token=result.reservation_token, expires_at=result.expires_at)

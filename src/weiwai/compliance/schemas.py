@@ -29,6 +29,8 @@ class ContactCheckIn(BaseModel):
     party: Party = Party.debtor
     phone_id: Id | None = None
     phone: Phone | None = None
+    # The number by its reference (NR…, GET /cases/{case_no}/debtor): it must be the case's.
+    number_ref: Ref | None = None
     contact_id: Id | None = None
     at: AwareDatetime | None = None  # default: now
     reserve: bool = False

@@ -51,6 +51,9 @@ class BlockReason(StrEnum):
     complaint_rate = "complaint_rate"
     severe_violations = "severe_violations"
     manual = "manual"
+    # Set and lifted by the data-protection jobs (weiwai.privacy.deletion, weiwai.privacy.infosec).
+    deletion_overdue = "deletion_overdue"
+    infosec_critical_overdue = "infosec_critical_overdue"
 
 
 # --- notices ------------------------------------------------------------------------------------
@@ -174,6 +177,8 @@ def block_label(reason: str) -> str:
         BlockReason.complaint_rate: _("complaint rate above the contract's threshold"),
         BlockReason.severe_violations: _("severe violations above the contract's threshold"),
         BlockReason.manual: _("stopped by hand"),
+        BlockReason.deletion_overdue: _("deletion of handed-over data not certified in time"),
+        BlockReason.infosec_critical_overdue: _("critical information-security finding past its deadline"),
     }
     return labels.get(reason, reason)
 

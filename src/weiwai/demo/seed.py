@@ -133,12 +133,37 @@ def _seed_agencies(*, session: Session, as_of: date) -> dict[str, int]:
         )
         change_contract_status(session=session, contract=contract, to=ContractStatus.active,
                                reason="合同与保密协议已签署", actor=ACTOR, on=as_of)
+        _approve_impact_assessment(session=session, agency=agency, contract=contract, as_of=as_of)
         change_agency_status(session=session, agency=agency, to=AgencyStatus.active,
                              reason="合同生效，开始接收委案", actor=ACTOR, on=as_of)
         if demo.status == AgencyStatus.suspended:
             change_agency_status(session=session, agency=agency, to=AgencyStatus.suspended,
                                  reason="季度评估发现录音缺失，暂停新委案待整改", actor=ACTOR, on=as_of)
     return ids
+
+
+def _approve_impact_assessment(*, session: Session, agency, contract, as_of: date) -> None:
+    """PIPL art. 55: the agency's impact assessment, filed by infosec and approved by compliance."""
+    from weiwai.privacy import assessments
+    from weiwai.privacy.entrustment import entrustment_of_contract
+
+    entrustment = entrustment_of_contract(session=session, contract_id=contract.id)
+    data = assessments.AssessmentCreate(
+        agency_id=agency.id, entrustment_id=entrustment.id if entrustment else None,
+        assessed_on=as_of - timedelta(days=30), scope="委托催收：向机构提供债务人姓名、掩码后的证件号与联系方式、欠款与逾期信息",
+        risks=[
+            {"risk": "机构人员批量导出或外泄债务人信息", "likelihood": "medium", "impact": "high",
+             "measure": "只提供掩码数据与号码引用，交接包含金丝雀记录，按机构审计"},
+            {"risk": "联系第三人时泄露债务信息", "likelihood": "medium", "impact": "medium",
+             "measure": "联系前合规检查，话术模板审批，录音抽检"},
+        ],
+        conclusion="acceptable_with_conditions", conditions="每季度复核机构信息安全整改情况",
+        evidence_ref=f"PIA-{agency.code}-2026",
+    )
+    assessment = assessments.create_assessment(session=session, data=data, actor="demo:infosec")
+    assessments.submit_assessment(session=session, assessment=assessment, actor="demo:infosec")
+    assessments.decide_assessment(session=session, assessment=assessment, approve=True, actor="demo:compliance",
+                                  note="结论可接受，附条件")
 
 
 def _qualify_collectors(*, session: Session, users: list, as_of: date) -> None:

@@ -18,9 +18,14 @@ class HandoverPackage(Base):
     agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
     contract_id: Mapped[int] = mapped_column(ForeignKey("contracts.id"))
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("placement_batches.id"))
+    # The entrustment (PIPL art. 21) under which the data left, and its version at the time.
+    entrustment_id: Mapped[int | None] = mapped_column(ForeignKey("entrustments.id"), index=True)
+    entrustment_version: Mapped[int | None] = mapped_column(Integer)
     # The columns released, in order, with how: {"case_no": "full", "mobile": "masked", ...}.
     fields: Mapped[dict[str, str]] = mapped_column(JSON)
     row_count: Mapped[int] = mapped_column(Integer)
+    # Canary records planted among the rows (weiwai.privacy.canaries); never counted in row_count.
+    canary_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # file name -> SHA-256 of each file produced (xlsx, csv, manifest); the manifest lists the first two.
     files: Mapped[dict] = mapped_column(JSON)
     # Where the files were written, so that a download serves exactly them (hash checked).

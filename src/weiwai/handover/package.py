@@ -43,6 +43,8 @@ class PackageHeader:
     batch_no: str | None
     created_at: datetime
     created_by: str
+    # The entrustment the release is made under: {"id": ..., "version": ...} (weiwai.privacy).
+    entrustment: dict | None = None
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,7 @@ def build_manifest(
         "batch": header.batch_no,
         "created_at": header.created_at.astimezone(UTC).isoformat(),
         "created_by": header.created_by,
+        "entrustment": header.entrustment,
         "fields": [{"name": field, "mode": str(mode)} for field, mode in policy.items()],
         "row_count": row_count,
         "files": [{"name": path.name, "sha256": sha[path.name], "bytes": path.stat().st_size} for path in paths],

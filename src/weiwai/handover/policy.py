@@ -26,9 +26,11 @@ RELEASABLE_FIELDS: tuple[str, ...] = (
     "debtor_name",
     "national_id",
     "mobile",
+    "mobile_ref",
     "contact_name",
     "contact_relation",
     "contact_phone",
+    "contact_phone_ref",
     "address",
     "product",
     "currency",
@@ -45,6 +47,9 @@ RELEASABLE_FIELDS: tuple[str, ...] = (
     "period_ends_on",
 )
 
+# Number references (weiwai.portfolio.number_refs) are not personal data: released "full",
+# joined like the numbers, so a dialer can name the n-th number without knowing it.
+REF_FIELDS = frozenset({"mobile_ref", "contact_phone_ref"})
 # Personal data stored encrypted: "full" means decrypting it unmasked (a reveal).
 ENCRYPTED_FIELDS = frozenset({"national_id", "mobile", "contact_phone", "address"})
 # Fields that have a mask; masking an amount or a date would only make it useless.

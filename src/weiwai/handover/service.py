@@ -26,6 +26,8 @@ from weiwai.handover.policy import effective_policy
 from weiwai.handover.rows import package_rows
 from weiwai.i18n import _
 from weiwai.placements.models import OPEN_CASE_STATUSES, Case, PlacementBatch
+from weiwai.privacy import canaries
+from weiwai.privacy.entrustment import in_force_entrustment
 from weiwai.security import audit
 
 # Where packages made through the API are written (relative to the working directory,
@@ -76,6 +78,7 @@ def create_package(
                 agency=agency.code, status=agency.status
             )
         )
+    entrustment = in_force_entrustment(session=session, contract=contract)  # refuses without one
     policy = effective_policy(contract.handover_fields)
     batch = _batch(session, batch_no) if batch_no else None
     case_ids = _open_case_ids(session, contract, batch)
@@ -90,11 +93,16 @@ def create_package(
         package_no=package_no, agency_code=agency.code, agency_name=agency.legal_name,
         contract_no=contract.contract_no, batch_no=batch.batch_no if batch else None,
         created_at=at, created_by=actor,
+        entrustment={"id": entrustment.id, "version": entrustment.version},
     )
     rows = package_rows(session=session, case_ids=case_ids, policy=policy, as_of=today)
-    written = files.write_package(out_dir=out_dir, header=header, policy=policy, rows=rows)
+    # Canary records (weiwai.privacy.canaries) among the rows, in both files.
+    planted = canaries.prepare(session=session, agency_id=agency.id, case_ids=case_ids, policy=policy, as_of=today)
+    written = files.write_package(out_dir=out_dir, header=header, policy=policy, rows=planted.plant(rows))
     try:
-        package = _record(session, header, contract, batch, policy, case_ids, written, out_dir)
+        package = _record(session, header, contract, batch, policy, case_ids, written, out_dir,
+                          canary_count=planted.count)
+        planted.save(session=session, package=package)
     except BaseException:
         # Files without a record would be an untraceable release: remove them.
         for path in (written.xlsx, written.csv, written.manifest):
@@ -103,14 +111,17 @@ def create_package(
     return package
 
 
-def _record(session, header, contract, batch, policy, case_ids, written, out_dir) -> HandoverPackage:
+def _record(session, header, contract, batch, policy, case_ids, written, out_dir, *, canary_count: int = 0
+            ) -> HandoverPackage:
     package = HandoverPackage(
         package_no=header.package_no,
         agency_id=contract.agency_id,
         contract_id=contract.id,
         batch_id=batch.id if batch else None,
+        entrustment_id=header.entrustment["id"],
+        entrustment_version=header.entrustment["version"],
         fields={field: str(mode) for field, mode in policy.items()},
-        row_count=written.row_count,
+        row_count=written.row_count - canary_count,
         files=written.sha256,
         directory=str(out_dir.resolve()),
         created_by=header.created_by,
@@ -124,7 +135,8 @@ def _record(session, header, contract, batch, policy, case_ids, written, out_dir
         entity_id=package.package_no,
         details={
             "agency": header.agency_code, "contract": header.contract_no, "batch": header.batch_no,
-            "row_count": written.row_count, "fields": package.fields, "files": written.sha256,
+            "row_count": written.row_count - canary_count, "canary_count": canary_count,
+            "fields": package.fields, "files": written.sha256, "entrustment": header.entrustment,
         },
     )
     return package

@@ -44,6 +44,7 @@ from weiwai.placements.screening_frame import fail_column
 from weiwai.placements.screening_service import rules_of, screen_book
 from weiwai.placements.screening_sql import returned_within
 from weiwai.placements.strategy import StrategySpec
+from weiwai.security import audit
 
 PLACED_REASON = "placement batch confirmed"
 
@@ -173,6 +174,8 @@ def confirm_batch(*, session: Session, batch_no: str, actor: str, at: datetime |
     summary = {key: value for key, value in batch.summary.items() if key != "allocation"}
     summary["cases"] = cases.height
     batch.summary = summary
+    audit.record(session=session, actor=actor, action="placement.confirm", entity="batch", entity_id=batch.batch_no,
+                 details={"cases": cases.height, "agencies": sorted(agency_codes)})
     session.flush()
     return batch
 

@@ -147,6 +147,9 @@ def recall_cases(
             touched.append(case.case_no)
             batch_ids.add(case.batch_id)
     closed = close_finished_batches(session=session, batch_ids=batch_ids, actor=actor)
+    audit.record(session=session, actor=actor, action="placement.recall", entity="batch" if batch else "agency"
+                 if agency else "case", entity_id=batch or agency or (touched[0] if len(touched) == 1 else None),
+                 details={"reason": reason, "cases": len(touched), "case_nos": touched[:100]})
     return CaseOutcome(cases=touched, closed_batches=closed)
 
 

@@ -227,3 +227,30 @@ class ImportRun(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     imported_by: Mapped[str | None] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text)
+
+
+class NumberRef(Base):
+    """An opaque reference to one number of a case's debtor or contact (`NR` + 16 base32 characters).
+
+    The agency names and dials a number by its reference; the lender's gateway resolves it
+    (weiwai.portfolio.number_refs). One per (case, number), stable for the case's life; a
+    new placement is a new case with new references, and a reference works only while its
+    case is in the principal's reach (weiwai.security.scope).
+    """
+
+    __tablename__ = "number_refs"
+    __table_args__ = (
+        UniqueConstraint("debtor_phone_id", "case_id"),
+        UniqueConstraint("debtor_contact_id", "case_id"),
+        CheckConstraint("(debtor_phone_id IS NULL) <> (debtor_contact_id IS NULL)", name="one_number"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ref: Mapped[str] = mapped_column(String(24), unique=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    party: Mapped[str] = mapped_column(String(16))  # debtor | contact
+    debtor_phone_id: Mapped[int | None] = mapped_column(ForeignKey("debtor_phones.id", ondelete="CASCADE"))
+    debtor_contact_id: Mapped[int | None] = mapped_column(ForeignKey("debtor_contacts.id", ondelete="CASCADE"))
+    phone_bidx: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

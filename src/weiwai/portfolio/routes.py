@@ -73,11 +73,22 @@ def get_debtor(
     return service.get_debtor(session=session, debtor_id=debtor_id, actor=principal.actor)
 
 
-@router.post("/debtors/{debtor_id}/reveal")
+@router.post("/debtors/{debtor_id}/reveal", response_model=DebtorRead,
+             responses={429: {"content": {"application/problem+json": {}}}})
 def reveal_debtor(
     debtor_id: RowId, body: RevealRequest, principal: Allowed(Permission.personal_data_reveal), session: SessionDep
-) -> DebtorRead:
-    """A debtor's personal data in full; the reason is required and the reveal audited."""
-    return service.get_debtor(
-        session=session, debtor_id=debtor_id, reveal=True, actor=principal.actor, reason=body.reason
-    )
+):
+    """A debtor's personal data in full; the reason is required and the reveal audited.
+
+    Each person may reveal at most settings.reveal_limit_per_window times per window: beyond
+    it 429 `rate_limited` with Retry-After, and the refusal is audited (reveal.throttled).
+    """
+    from weiwai.security.rate_limits import RateLimited, refusal_response
+
+    try:
+        return service.get_debtor(
+            session=session, debtor_id=debtor_id, reveal=True, actor=principal.actor, reason=body.reason
+        )
+    except RateLimited as exc:
+        # Returned, not raised: the refusal's audit event must commit.
+        return refusal_response(exc)

@@ -149,3 +149,48 @@ class AccountHistory(BaseModel):
 
 class RevealRequest(BaseModel):
     reason: str = Field(min_length=1, max_length=500)
+
+
+# --- the debtor of a case under a masking policy, and number references ------------------------
+
+
+class CaseNumberRead(BaseModel):
+    """One number of the debtor or of a contact person: its reference, and as much of it as the policy shows."""
+
+    number_ref: str = Field(description="Opaque reference (NR…): log actions and ask checks by it; "
+                                        "a dialer has the lender's gateway resolve it.")
+    party: str = Field(description="debtor or contact.")
+    relation: str | None = Field(description="A contact person's relation to the debtor.")
+    name: str | None = Field(description="A contact person's name, per the contact_name rule (null: hidden).")
+    display: str | None = Field(description="The number as the policy shows it (null: hidden).")
+    number: str | None = Field(description="The whole number: only where the policy's rule for the field is full.")
+    is_primary: bool
+
+
+class CaseDebtorRead(BaseModel):
+    """A case's debtor as the caller may see it: each field per the effective masking policy (null: hidden)."""
+
+    case_no: str
+    name: str | None
+    national_id: str | None
+    address: str | None
+    region: str
+    phones: list[CaseNumberRead]
+    contacts: list[CaseNumberRead]
+    policy: dict[str, str | dict[str, object]] = Field(
+        description='The effective rule of each field: "hidden", "full" or {"mode": "masked", "keep_start": n, '
+                    '"keep_end": m}.')
+
+
+class ResolveRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(min_length=1, max_length=500, pattern=r"^[^\x00]+$",
+                         description="Why the number is needed (e.g. the call being placed); recorded.")
+
+
+class ResolvedNumber(BaseModel):
+    number_ref: str
+    case_no: str
+    party: str
+    number: str

@@ -43,6 +43,7 @@ from weiwai.portfolio.schemas import (
     PhoneRead,
 )
 from weiwai.security import audit
+from weiwai.security.rate_limits import check_reveal_rate
 
 MAX_PAGE_SIZE = 200
 DEBTOR_FLAGS = ("deceased", "bankrupt", "in_litigation", "disputed", "cease_contact", "vulnerable")
@@ -165,6 +166,9 @@ def get_debtor(
     debtor = session.get(Debtor, debtor_id, options=[selectinload(Debtor.phones), selectinload(Debtor.contacts)])
     if debtor is None:
         raise NotFound(_("debtor {id} not found").format(id=debtor_id))
+    if reveal:
+        # Per-person limit on reveals (settings.reveal_limit_per_window): RateLimited, audited.
+        check_reveal_rate(session=session, actor=actor, action="reveal", entity="debtor", entity_id=debtor.id)
     read = _debtor_read(session, debtor, reveal=reveal)
     if reveal:
         audit.record(

@@ -1,4 +1,8 @@
-"""Recording who did what. Services call `record`; it joins the caller's transaction."""
+"""Recording who did what. Services call `record`; it joins the caller's transaction.
+
+Once that transaction commits, the new events are sealed into the hash chain
+(weiwai.security.audit_chain) in a short transaction of their own.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from weiwai.security.audit_chain import PENDING_KEY, install_after_commit_hook
 from weiwai.security.models import AuditEvent
+
+install_after_commit_hook()
 
 
 def record(
@@ -27,4 +34,5 @@ def record(
         details=details or {},
     )
     session.add(event)
+    session.info[PENDING_KEY] = True
     return event

@@ -1,4 +1,4 @@
-"""Housekeeping of sign-in records, run by weiwai.jobs."""
+"""Housekeeping of sign-in records and the daily audit-chain seal, run by weiwai.jobs."""
 
 from __future__ import annotations
 
@@ -16,3 +16,13 @@ def prune_login_attempts(*, session: Session, run_for: date) -> dict:
 
 
 register("prune_login_attempts", prune_login_attempts, order=101)
+
+
+def seal_audit_chain(*, session: Session, run_for: date) -> dict:
+    """Seal every audit event the per-request and periodic sealers left (a full scan, once a day)."""
+    from weiwai.security.audit_chain import seal
+
+    return {"sealed": seal(session=session, full=True)}
+
+
+register("seal_audit_chain", seal_audit_chain, order=102)

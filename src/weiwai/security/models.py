@@ -61,6 +61,22 @@ class AuditEvent(Base):
     details: Mapped[dict] = mapped_column(JSON, default=dict)
 
 
+class AuditChainLink(Base):
+    """One link of the hash chain over the audit events (weiwai.security.audit_chain; docs/audit.md).
+
+    Insert-only: `hash` is SHA-256 over `prev_hash` and the canonical form of the event, so
+    changing, deleting or inserting an event or a link breaks the chain from there on.
+    """
+
+    __tablename__ = "audit_chain"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    event_id: Mapped[int] = mapped_column(ForeignKey("audit_events.id"), unique=True)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 class ApiToken(Base):
     """An agency system's credential: shown once, stored as a SHA-256 digest, scoped, expiring.
 

@@ -24,6 +24,7 @@ from weiwai.security.models import ApiToken, Role, User
 from weiwai.security.schemas import MeRead, SessionCreate
 from weiwai.security.service import AuthenticationFailed
 from weiwai.web.app import problem
+from weiwai.web.csrf import CSRF_HEADER, csrf_token
 from weiwai.web.deps import SESSION_USER_KEY, CurrentUser, Principal, SessionDep, start_session
 from weiwai.web.i18n_web import render
 from weiwai.web.pages import local_path
@@ -89,7 +90,9 @@ def login(
         # Returned, not raised: the request's transaction must commit the failure records.
         return render(request, "login.html", {**context, "error": exc.message}, status_code=401)
     start_session(request, user.id)
-    return RedirectResponse(local_path(next), status_code=303)
+    redirect = RedirectResponse(local_path(next), status_code=303)
+    redirect.headers[CSRF_HEADER] = csrf_token(request)
+    return redirect
 
 
 @router.post("/logout", include_in_schema=False)
@@ -107,8 +110,11 @@ def logout(request: Request, session: SessionDep) -> RedirectResponse:
     responses={401: PROBLEM, 429: PROBLEM},
     summary="Sign in with a password",
 )
-def create_session(request: Request, session: SessionDep, data: SessionCreate):
+def create_session(request: Request, response: Response, session: SessionDep, data: SessionCreate):
     """Sign in: answers who you are and sets the session cookie (HttpOnly, Secure, SameSite=Lax).
+
+    The `X-CSRF-Token` response header carries the token that every later POST, PUT, PATCH
+    and DELETE made with this cookie must send back in the same header.
 
     Wrong credentials answer 401 `authentication_failed` (the same for an unknown user, a
     wrong password, a locked or a deactivated account); too many failures from your
@@ -124,6 +130,7 @@ def create_session(request: Request, session: SessionDep, data: SessionCreate):
         # Returned, not raised: the request's transaction must commit the failure records.
         return problem(exc.http_status, exc.code, type(exc).__name__, exc.message)
     start_session(request, user.id)
+    response.headers[CSRF_HEADER] = csrf_token(request)
     return _me_of_user(session, user)
 
 
@@ -138,8 +145,11 @@ def delete_session(request: Request, session: SessionDep) -> Response:
 
 
 @router.get("/api/v1/me", response_model=MeRead)
-def me(principal: CurrentUser, session: SessionDep) -> MeRead:
-    """The signed-in person, or the API token making the request (its agency and scopes)."""
+def me(principal: CurrentUser, session: SessionDep, request: Request, response: Response) -> MeRead:
+    """The signed-in person, or the API token making the request (its agency and scopes).
+
+    Signed in with the cookie, the `X-CSRF-Token` response header carries the session's CSRF token.
+    """
     if principal.is_token:
         token = session.get(ApiToken, principal.token_id)
         agency = session.get(Agency, token.agency_id)
@@ -149,4 +159,5 @@ def me(principal: CurrentUser, session: SessionDep) -> MeRead:
             permissions=sorted(principal.permissions), token_id=token.id, scopes=sorted(token.scopes),
             expires_at=token.expires_at,
         )
+    response.headers[CSRF_HEADER] = csrf_token(request)
     return _me_of_user(session, session.get(User, principal.user_id), principal)

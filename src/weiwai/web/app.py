@@ -48,8 +48,13 @@ HTTP_ERROR_CODES = {
 # Scripts and styles only from this server: no CDN, no inline scripts on our pages.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=(), interest-cohort=()"
+)
+HSTS = "max-age=31536000; includeSubDomains"
 # Swagger UI starts itself with an inline script.
 DOCS_CONTENT_SECURITY_POLICY = CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'")
 
@@ -95,12 +100,20 @@ async def _lifespan(_app: FastAPI):
     from weiwai.config import get_settings
     from weiwai.jobs.scheduler import start_background_scheduler, stop_background_scheduler
 
+    from weiwai.security.audit_chain import PeriodicSealer
+
     settings = get_settings()
     if settings.run_jobs:
         start_background_scheduler(poll_seconds=settings.jobs_poll_seconds)
+    # Seals what the per-request sealer skipped (it gives way when another sealer is busy).
+    sealer = PeriodicSealer(settings.audit_seal_interval_seconds) if settings.audit_seal_interval_seconds else None
+    if sealer is not None:
+        sealer.start()
     try:
         yield
     finally:
+        if sealer is not None:
+            sealer.stop()
         if settings.run_jobs:
             stop_background_scheduler()
 
@@ -117,7 +130,10 @@ def create_app() -> FastAPI:
     _add_error_handlers(app)
 
     # The last added runs first: security headers wrap everything, then the session
-    # cookie, the language, and the same-origin check right before the routes.
+    # cookie, the language, the same-origin check and the CSRF token right before the routes.
+    from weiwai.web.csrf import CsrfMiddleware
+
+    app.add_middleware(CsrfMiddleware)
     app.add_middleware(SameOriginMiddleware)
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(
@@ -129,7 +145,7 @@ def create_app() -> FastAPI:
         # Secure outside demo mode (the demo serves plain HTTP on localhost).
         https_only=settings.cookie_secure if settings.cookie_secure is not None else not settings.demo_mode,
     )
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=not settings.demo_mode)
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, str]:
@@ -166,9 +182,12 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> Response:
-        if is_page(request):
-            return error_page(request, exc.http_status, exc.message)
-        return problem(exc.http_status, exc.code, type(exc).__name__, exc.message)
+        response = (error_page(request, exc.http_status, exc.message) if is_page(request)
+                    else problem(exc.http_status, exc.code, type(exc).__name__, exc.message))
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after is not None:  # rate limits (weiwai.security.rate_limits)
+            response.headers["Retry-After"] = str(retry_after)
+        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -218,10 +237,13 @@ def _phrase(status: int) -> str:
 
 
 class SecurityHeadersMiddleware:
-    """Headers that make the browser refuse framing, sniffing and foreign scripts."""
+    """Headers that make the browser refuse framing, sniffing and foreign scripts, and keep
+    responses out of caches (everything but static files: API answers and signed-in pages
+    carry personal data). HSTS outside demo mode (which serves plain HTTP on localhost)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, hsts: bool = True) -> None:
         self.app = app
+        self.hsts = hsts
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -235,7 +257,15 @@ class SecurityHeadersMiddleware:
                 headers.setdefault("Content-Security-Policy", policy)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")
+                # same-origin, not no-referrer: with no-referrer Chromium sends `Origin: null` on form
+                # posts, which the same-origin check rightly refuses (seen in the browser tests).
                 headers.setdefault("Referrer-Policy", "same-origin")
+                headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+                headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+                if self.hsts:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+                if not scope["path"].startswith("/static/"):
+                    headers["Cache-Control"] = "no-store"
             await send(message)
 
         await self.app(scope, receive, send_with_headers)

@@ -161,7 +161,7 @@ def _session_principal(request: Request, session: Session) -> Principal:
 
 
 def start_session(request: Request, user_id: int, *, not_before: datetime | None = None) -> None:
-    """Sign `user_id` in: a fresh session, so nothing set before authentication carries over.
+    """Sign `user_id` in: a fresh session and session id, so nothing set before authentication carries over.
 
     `not_before`: the session counts as issued no earlier than this (a password change that
     ended the older sessions must not end this one, even within the same second).
@@ -169,8 +169,12 @@ def start_session(request: Request, user_id: int, *, not_before: datetime | None
     now = int(time.time())
     if not_before is not None:
         now = max(now, int(not_before.timestamp()))
+    from weiwai.web.csrf import SESSION_ID_KEY, new_session_id
+
     request.session.clear()
-    request.session.update({SESSION_USER_KEY: user_id, SESSION_ISSUED_KEY: now, SESSION_SEEN_KEY: now})
+    # A new session id, hence a new CSRF token: the pre-login session's token is void.
+    request.session.update({SESSION_USER_KEY: user_id, SESSION_ISSUED_KEY: now, SESSION_SEEN_KEY: now,
+                            SESSION_ID_KEY: new_session_id()})
 
 
 CurrentUser = Annotated[Principal, Depends(current_principal)]

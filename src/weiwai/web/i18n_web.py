@@ -174,7 +174,10 @@ def _environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.globals.update(_=_, label=label, label_for=label_for, version=__version__, supported_locales=SUPPORTED)
+    from weiwai.web.csrf import csrf_token
+
+    env.globals.update(_=_, label=label, label_for=label_for, version=__version__, supported_locales=SUPPORTED,
+                       csrf_token=csrf_token)
     env.filters.update(money=_amount, count=_count, percent=_percent, day=_day, moment=_moment)
     return env
 

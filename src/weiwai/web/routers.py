@@ -33,6 +33,7 @@ ROUTER_MODULES = (
     "weiwai.web.queue_pages",
     "weiwai.web.compliance_pages",
     "weiwai.web.privacy_pages",
+    "weiwai.web.infosec_pages",
     "weiwai.web.pages",
 )
 

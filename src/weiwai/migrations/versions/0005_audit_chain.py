@@ -16,8 +16,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('audit_chain',
+    sa.Column('seq', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=False),
+    sa.Column('prev_hash', sa.String(length=64), nullable=False),
+    sa.Column('hash', sa.String(length=64), nullable=False),
+    sa.Column('sealed_at', weiwai.db.UtcDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['event_id'], ['audit_events.id'], name=op.f('fk_audit_chain_event_id_audit_events')),
+    sa.PrimaryKeyConstraint('seq', name=op.f('pk_audit_chain')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_audit_chain_event_id'))
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('audit_chain')
