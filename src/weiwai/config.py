@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     collector_qualifications_required: bool = True
     # The server seals new audit events into the hash chain this often (0: only after each
     # request and in the daily job; docs/audit.md).
-    audit_seal_interval_seconds: float = Field(default=5.0, ge=0)
+    audit_seal_interval_seconds: float = Field(default=30.0, ge=0)
     # Rate limits (docs/security.md): reveals of personal data and number-reference
     # resolutions one person may make within the window; beyond it 429 with Retry-After.
     reveal_limit_per_window: int = Field(default=30, gt=0)

@@ -105,7 +105,9 @@ def ensure_refs(*, session: Session, case_ids: Sequence[int]) -> None:
                 if (case_id, None, contact_id) not in existing:
                     missing.append(_row(case_id, agency_id, CONTACT, None, contact_id, bidx, now))
         if missing:
-            session.execute(_insert_ignoring_duplicates(session), missing)
+            # Core executemany on the connection: the ORM's bulk path would send one
+            # INSERT … ON CONFLICT per row.
+            session.connection().execute(_insert_ignoring_duplicates(session), missing)
 
 
 def _row(case_id, agency_id, party, phone_id, contact_id, bidx, now) -> dict[str, object]:
@@ -121,8 +123,8 @@ def _insert_ignoring_duplicates(session: Session):
     elif dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as dialect_insert
     else:  # pragma: no cover - only the two supported backends
-        return insert(NumberRef)
-    return dialect_insert(NumberRef).on_conflict_do_nothing()
+        return insert(NumberRef.__table__)
+    return dialect_insert(NumberRef.__table__).on_conflict_do_nothing()
 
 
 def refs_of_cases(*, session: Session, case_ids: Iterable[int]) -> dict[int, dict[str, RefTarget]]:

@@ -42,9 +42,11 @@ VERIFY_BATCH = 10000
 # or chained after links sealed longer than this before it occurred, was inserted behind
 # the sealer's back. Generous, because a long import holds its events uncommitted for a while.
 DEFAULT_GRACE = timedelta(hours=1)
-# The incremental sealer looks for unsealed events that occurred at most this long before
-# the newest link; the daily job and `weiwai audit seal --full` look at every event.
-INCREMENTAL_LOOKBACK = timedelta(days=1)
+# The periodic sealer looks for unsealed events that occurred at most this long before the
+# newest link (late commits of long transactions: their ids are lower than sealed ones);
+# the sealer after each commit looks only past the highest event id chained (an index
+# range, however long the log); the daily job and `weiwai audit seal --full` look at every event.
+INCREMENTAL_LOOKBACK = DEFAULT_GRACE
 
 _events = AuditEvent.__table__
 _chain = AuditChainLink.__table__
@@ -110,22 +112,27 @@ def _head_row(session: Session):
     ).first()
 
 
-def seal(*, session: Session, full: bool = False, wait: bool = True, batch_size: int = SEAL_BATCH,
-         limit: int | None = None, progress: Callable[[int], None] | None = None) -> int:
+def seal(*, session: Session, full: bool = False, tail_only: bool = False, wait: bool = True,
+         batch_size: int = SEAL_BATCH, limit: int | None = None, progress: Callable[[int], None] | None = None) -> int:
     """Chain every event not yet chained, in id order; answers how many were sealed (idempotent).
 
-    `full=False` looks only at events that occurred within a day before the newest link
-    (cheap on a long log); `wait=False` gives up at once when another sealer holds the lock.
+    `full=False` looks only at events that occurred within INCREMENTAL_LOOKBACK before the
+    newest link; `tail_only=True` only at events past the highest id chained (what a request
+    just committed: cheap on a log of any length); `wait=False` gives up at once when
+    another sealer holds the lock.
     """
     if not _lock(session, wait=wait):
         return 0
     head = _head_row(session)
     seq, prev_hash = (head.seq, head.hash) if head is not None else (0, GENESIS_HASH)
     unchained = ~exists().where(_chain.c.event_id == _events.c.id)
-    if not full and head is not None:
+    after_id = 0
+    if tail_only and head is not None:
+        after_id = session.scalar(select(func.max(_chain.c.event_id))) or 0
+    elif not full and head is not None:
         unchained = and_(unchained, _events.c.occurred_at >= head.sealed_at - INCREMENTAL_LOOKBACK)
     sealed_at = utcnow()
-    total, after_id = 0, 0
+    total = 0
     while limit is None or total < limit:
         size = batch_size if limit is None else min(batch_size, limit - total)
         rows = session.execute(
@@ -292,7 +299,7 @@ def _check_link(row, expected_seq: int, prev_hash: str, latest_sealed: datetime 
 # --- when sealing happens -----------------------------------------------------------------
 
 
-def seal_quietly(engine: Engine) -> int:
+def seal_quietly(engine: Engine, *, tail_only: bool = False) -> int:
     """Seal in a short transaction of its own; skip (0) if another sealer is busy. Never raises."""
     sqlite = engine.dialect.name == "sqlite"
     try:
@@ -303,7 +310,7 @@ def seal_quietly(engine: Engine) -> int:
                 connection.commit()
             session = Session(bind=connection)
             try:
-                count = seal(session=session, wait=False)
+                count = seal(session=session, wait=False, tail_only=tail_only)
                 session.commit()
                 return count
             finally:
@@ -324,7 +331,7 @@ def _seal_after_commit(session: Session) -> None:
     # Only sessions of their own engine (requests, commands, jobs); a session joined to an
     # outer connection (tests) has not really committed.
     if isinstance(bind, Engine):
-        seal_quietly(bind)
+        seal_quietly(bind, tail_only=True)
 
 
 def _forget_pending(session: Session, _previous_transaction=None) -> None:
