@@ -171,6 +171,19 @@ def use_db(fresh_db_url, monkeypatch) -> Iterator[str]:
 
 
 @pytest.fixture
+def demo_mode(monkeypatch, tmp_path) -> Iterator[None]:
+    """Demo mode (the demo's users may be created); the keys stay the tests' own."""
+    from weiwai.config import reset_settings
+
+    monkeypatch.setenv("WEIWAI_DEMO_MODE", "true")
+    monkeypatch.setenv("WEIWAI_DEMO_KEY_FILE", str(tmp_path / "demo-keys.json"))
+    reset_settings()
+    yield
+    monkeypatch.delenv("WEIWAI_DEMO_MODE")
+    reset_settings()
+
+
+@pytest.fixture
 def record_compliance(monkeypatch) -> Iterator[None]:
     """Contacts the compliance check would deny are logged and recorded as violations, not refused.
 

@@ -85,19 +85,6 @@ def _pg_dump_bytes(url: str) -> bytes:
     return result.stdout
 
 
-@pytest.fixture
-def demo_mode(monkeypatch, tmp_path):
-    """The demo's users are only created in demo mode; the keys stay the tests' own."""
-    from weiwai.config import reset_settings
-
-    monkeypatch.setenv("WEIWAI_DEMO_MODE", "true")
-    monkeypatch.setenv("WEIWAI_DEMO_KEY_FILE", str(tmp_path / "demo-keys.json"))
-    reset_settings()
-    yield
-    monkeypatch.delenv("WEIWAI_DEMO_MODE")
-    reset_settings()
-
-
 def test_no_plaintext_personal_data_in_a_raw_dump(backend, fresh_db_url, demo_mode, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # handover packages of the cycle are written under the work dir
     plaintexts = _build_book(fresh_db_url, tmp_path)

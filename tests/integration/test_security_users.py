@@ -7,7 +7,6 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from factories import TEST_PASSWORD, make_agency, make_user
-from weiwai.config import reset_settings
 from weiwai.db import utcnow
 from weiwai.errors import Conflict, RuleViolation
 from weiwai.security.models import AuditEvent, Role, User
@@ -163,16 +162,6 @@ def test_old_hash_parameters_are_upgraded_on_sign_in(session):
     old = user.password_hash
     authenticate(session=session, username="judy", password=TEST_PASSWORD)
     assert user.password_hash != old and user.password_hash.startswith("$argon2id$v=19$m=65536")
-
-
-@pytest.fixture
-def demo_mode(monkeypatch, tmp_path):
-    monkeypatch.setenv("WEIWAI_DEMO_MODE", "true")
-    monkeypatch.setenv("WEIWAI_DEMO_KEY_FILE", str(tmp_path / "demo-keys.json"))
-    reset_settings()
-    yield
-    monkeypatch.delenv("WEIWAI_DEMO_MODE")
-    reset_settings()
 
 
 def test_demo_users_cover_every_lender_role_and_sign_in(session, demo_mode):
